@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Stilts.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Stilts: intermediate-task transfer learning for cross-lingual NLP");
+        return root.Parse(args).Invoke();
+    }
+}
