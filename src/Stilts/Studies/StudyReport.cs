@@ -290,7 +290,7 @@ public static class StudyReport
         th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
         th:first-child, td:first-child { text-align: left; }
         thead { background: #f0f0f0; }
-        figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
+        figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; } figure svg image { image-rendering: pixelated; }
         </style></head>
         <body><h1>Study report: {{E(title)}}</h1>
         <p>Cells: mean ± sd over seeds; deltas paired over seeds against the baseline with a 95% bootstrap interval; † = not significant (paired t-test, p ≥ 0.05).</p>
