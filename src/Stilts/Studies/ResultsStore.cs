@@ -53,7 +53,7 @@ public sealed class ResultsStore : IDisposable
           study TEXT NOT NULL, run_key TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL, regime TEXT NOT NULL,
           target TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
           error TEXT, config_json TEXT NOT NULL, config_hash TEXT NOT NULL, checkpoint TEXT,
-          started_at TEXT, finished_at TEXT, PRIMARY KEY(study, run_key));
+          started_at TEXT, finished_at TEXT, worker TEXT, PRIMARY KEY(study, run_key));
         CREATE TABLE IF NOT EXISTS metrics(
           study TEXT NOT NULL, run_key TEXT NOT NULL, task TEXT NOT NULL, language TEXT NOT NULL, metric TEXT NOT NULL,
           value REAL NOT NULL, PRIMARY KEY(study, run_key, task, language, metric));
@@ -87,13 +87,39 @@ public sealed class ResultsStore : IDisposable
 
     /// <summary>Claims a pending or failed run for this worker; false when another worker has it or it is done.</summary>
     public bool TryStart(string study, string key) => Write(tx =>
-        Cmd(tx, "UPDATE runs SET status='Running', attempts=attempts+1, started_at=$now, error=NULL " +
+        Cmd(tx, "UPDATE runs SET status='Running', attempts=attempts+1, started_at=$now, error=NULL, worker=$w " +
                 "WHERE study=$s AND run_key=$k AND status IN ('Pending','Failed')",
-            ("$s", study), ("$k", key), ("$now", Now())).ExecuteNonQuery() == 1);
+            ("$s", study), ("$k", key), ("$now", Now()), ("$w", WorkerId)).ExecuteNonQuery() == 1);
 
-    /// <summary>Returns a run that was left Running by a dead worker to Pending (its checkpoint lets it resume).</summary>
-    public void Release(string study, string key) => Write(tx =>
-        Cmd(tx, "UPDATE runs SET status='Pending' WHERE study=$s AND run_key=$k AND status='Running'", ("$s", study), ("$k", key)).ExecuteNonQuery());
+    /// <summary>"host:pid" of this process, stored with each run it claims.</summary>
+    public static string WorkerId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>
+    /// Marks Failed every Running run whose worker was a process on this machine that no longer exists
+    /// (killed, crashed), so the next `stilts run` retries it. Returns the keys it marked.
+    /// </summary>
+    public IReadOnlyList<string> FailDeadLocalWorkers(string study)
+    {
+        var dead = new List<string>();
+        using (var c = Cmd(null, "SELECT run_key, worker FROM runs WHERE study=$s AND status='Running'", ("$s", study)))
+        using (var r = c.ExecuteReader())
+            while (r.Read())
+            {
+                string? worker = r.IsDBNull(1) ? null : r.GetString(1);
+                var parts = worker?.Split(':');
+                if (parts is [var host, var pidText] && host == Environment.MachineName && int.TryParse(pidText, out int pid) && !ProcessAlive(pid))
+                    dead.Add(r.GetString(0));
+            }
+        foreach (var key in dead) Fail(study, key, "the worker process died before the run finished");
+        return dead;
+    }
+
+    static bool ProcessAlive(int pid)
+    {
+        try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
 
     public void Complete(string study, string key, IEnumerable<MetricRow> metrics, string? checkpoint, IReadOnlyDictionary<string, double>? timings = null) => Write(tx =>
     {
