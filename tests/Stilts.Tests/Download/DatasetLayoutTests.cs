@@ -226,9 +226,10 @@ public class DatasetLayoutTests
     public async Task Flattened_archive_and_a_catalog_checksum_are_enforced()
     {
         using var server = new LocalHttpServer();
-        Serve(server, "snli", 0, Fixtures.Zip(("snli_1.0/snli_1.0_train.jsonl", "{}\n"), ("__MACOSX/junk", "x")));
-        var (dir, _) = await Run(server, "snli");
-        Assert.Equal("{}\n", Read(dir, "snli", "snli_1.0_train.jsonl"));
+        Serve(server, "qqp", 0, Fixtures.Zip(("QQP/train.tsv", "id\tqid1\n"), ("__MACOSX/junk", "x")));
+        var (dir, _) = await Run(server, "qqp");
+        Assert.Equal("id\tqid1\n", Read(dir, "qqp", "train.tsv"));
+        Assert.False(Directory.Exists(Path.Combine(dir, "qqp", "__MACOSX")));
 
         // ANLI has a published SHA-256 in the table: a different file is refused and nothing is laid out.
         Serve(server, "anli", 0, Fixtures.Zip(("anli_v1.0/R1/train.jsonl", "{}\n")));
