@@ -51,8 +51,15 @@ public sealed record T5Config
     public static T5Config FromJson(string json, string source = "config.json")
     {
         JsonObject o;
-        try { o = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("the root is not a JSON object"); }
-        catch (JsonException e) { throw new InvalidInputException(source, $"not valid JSON: {e.Message}"); }
+        try
+        {
+            o = JsonNode.Parse(json) as JsonObject ?? throw new JsonException("the root is not a JSON object");
+            _ = o.Count; // JsonObject parses lazily; this surfaces duplicate keys here rather than at first lookup
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new InvalidInputException(source, $"not valid JSON: {e.Message}");
+        }
 
         string? modelType = OptionalString(o, source, "model_type");
         if (modelType is not null and not "t5" and not "mt5")
@@ -80,6 +87,31 @@ public sealed record T5Config
             EosTokenId = Optional<int>(o, source, "eos_token_id") ?? 1,
         };
     }
+
+    /// <summary>The HF config.json form (model_type "mt5"), readable by <see cref="FromJson"/> and by HF transformers.</summary>
+    public string ToJson() => new JsonObject
+    {
+        ["architectures"] = new JsonArray("MT5ForConditionalGeneration"),
+        ["model_type"] = "mt5",
+        ["vocab_size"] = VocabSize,
+        ["d_model"] = DModel,
+        ["d_kv"] = DKv,
+        ["d_ff"] = DFf,
+        ["num_layers"] = NumLayers,
+        ["num_decoder_layers"] = NumDecoderLayers,
+        ["num_heads"] = NumHeads,
+        ["relative_attention_num_buckets"] = RelativeAttentionNumBuckets,
+        ["relative_attention_max_distance"] = RelativeAttentionMaxDistance,
+        ["dropout_rate"] = DropoutRate,
+        ["layer_norm_epsilon"] = LayerNormEpsilon,
+        ["feed_forward_proj"] = FeedForward == T5FeedForward.GatedGelu ? "gated-gelu" : "relu",
+        ["tie_word_embeddings"] = TieWordEmbeddings,
+        ["initializer_factor"] = InitializerFactor,
+        ["decoder_start_token_id"] = DecoderStartTokenId,
+        ["pad_token_id"] = PadTokenId,
+        ["eos_token_id"] = EosTokenId,
+        ["is_encoder_decoder"] = true,
+    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
     static T5FeedForward ParseFeedForward(string value, string source) => value switch
     {
@@ -473,6 +505,15 @@ public sealed class T5ForConditionalGeneration : nn.Module
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         model.eval();
         return model;
+    }
+
+    /// <summary>Writes config.json and model.safetensors (HF names, tied copies left out as HF does), each atomically.</summary>
+    public void SavePretrained(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), Config.ToJson());
+        var tensors = named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        SafeTensors.Write(Path.Combine(directory, "model.safetensors"), tensors);
     }
 
     /// <summary>

@@ -1,0 +1,264 @@
+using Stilts.Checkpoints;
+using Stilts.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Stilts.Tests.Models;
+
+/// <summary>Config parsing, checkpoint names and loading, tied heads, eos handling and a training step.</summary>
+public sealed class T5Tests
+{
+    static readonly string ReferenceDir = TestPaths.TestVectors("mt5");
+
+    // A tiny mT5-shaped config for tests that need no reference weights.
+    static T5Config Tiny(T5FeedForward ff = T5FeedForward.GatedGelu, bool tied = false) => new()
+    {
+        VocabSize = 64, DModel = 16, DKv = 4, DFf = 32, NumLayers = 2, NumDecoderLayers = 3, NumHeads = 2,
+        RelativeAttentionNumBuckets = 8, RelativeAttentionMaxDistance = 20, DropoutRate = 0.0,
+        FeedForward = ff, TieWordEmbeddings = tied,
+    };
+
+    [Fact]
+    public void ReadsTheReferenceMt5Config()
+    {
+        var c = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json"));
+        Assert.Equal((2176, 32, 8, 64, 2, 2, 4), (c.VocabSize, c.DModel, c.DKv, c.DFf, c.NumLayers, c.NumDecoderLayers, c.NumHeads));
+        Assert.Equal((32, 128, 1e-6), (c.RelativeAttentionNumBuckets, c.RelativeAttentionMaxDistance, c.LayerNormEpsilon));
+        Assert.Equal(T5FeedForward.GatedGelu, c.FeedForward);
+        Assert.False(c.TieWordEmbeddings);
+        Assert.Equal((0, 0, 1), (c.DecoderStartTokenId, c.PadTokenId, c.EosTokenId));
+    }
+
+    [Theory]
+    [InlineData("vocab_size")]
+    [InlineData("d_model")]
+    [InlineData("d_kv")]
+    [InlineData("d_ff")]
+    [InlineData("num_layers")]
+    [InlineData("num_heads")]
+    [InlineData("relative_attention_num_buckets")]
+    [InlineData("layer_norm_epsilon")]
+    public void MissingRequiredKeyNamesTheFileAndTheKey(string key)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "config.json")))!.AsObject();
+        json.Remove(key);
+        string path = Path.Combine(TestPaths.NewTempDir("t5cfg"), "config.json");
+        File.WriteAllText(path, json.ToJsonString());
+        var e = Assert.Throws<InvalidInputException>(() => T5Config.FromFile(path));
+        Assert.Equal($"{path}: {key}", e.Where);
+    }
+
+    [Fact]
+    public void OriginalT5ConfigWithoutNewerKeysTakesHfDefaults()
+    {
+        // Shaped like the original t5-small config.json: no feed_forward_proj, num_decoder_layers or tie flag.
+        var c = T5Config.FromJson("""
+            {"model_type": "t5", "vocab_size": 100, "d_model": 8, "d_kv": 2, "d_ff": 16, "num_layers": 3, "num_heads": 4,
+             "relative_attention_num_buckets": 32, "layer_norm_epsilon": 1e-6, "dropout_rate": 0.1, "num_decoder_layers": null}
+            """);
+        Assert.Equal(T5FeedForward.Relu, c.FeedForward);
+        Assert.Equal(3, c.NumDecoderLayers);
+        Assert.True(c.TieWordEmbeddings);
+        Assert.Equal(128, c.RelativeAttentionMaxDistance);
+    }
+
+    [Theory]
+    [InlineData("feed_forward_proj", "\"gated-silu\"")]
+    [InlineData("model_type", "\"bert\"")]
+    [InlineData("d_model", "\"wide\"")]
+    [InlineData("num_heads", "2.5")]
+    public void BadValuesNameTheKey(string key, string value)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse("""
+            {"vocab_size": 100, "d_model": 8, "d_kv": 2, "d_ff": 16, "num_layers": 1, "num_heads": 4,
+             "relative_attention_num_buckets": 32, "layer_norm_epsilon": 1e-6}
+            """)!.AsObject();
+        json[key] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        var e = Assert.Throws<InvalidInputException>(() => T5Config.FromJson(json.ToJsonString(), "my/config.json"));
+        Assert.Equal($"my/config.json: {key}", e.Where);
+    }
+
+    [Fact]
+    public void DuplicateKeysAreRejectedAsBadInput()
+    {
+        var e = Assert.Throws<InvalidInputException>(() => T5Config.FromJson("""{"d_model": 8, "d_model": 9}""", "dup.json"));
+        Assert.StartsWith("dup.json", e.Message);
+    }
+
+    [Fact]
+    public void ConfigRoundTripsThroughItsJson()
+    {
+        var c = Tiny() with { LayerNormEpsilon = 1e-5, EosTokenId = 7, DecoderStartTokenId = 3 };
+        Assert.Equal(c, T5Config.FromJson(c.ToJson()));
+    }
+
+    [Fact]
+    public void ParameterNamesAreExactlyTheHfCheckpointKeys()
+    {
+        using var model = T5ForConditionalGeneration.Create(T5Config.FromFile(Path.Combine(ReferenceDir, "config.json")));
+        var ours = model.named_parameters().Select(p => p.name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var (entries, _) = SafeTensors.ReadIndex(Path.Combine(ReferenceDir, "model.safetensors"));
+        var hf = entries.Select(e => e.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        Assert.Equal(52, hf.Count);
+        Assert.Equal(hf, ours);
+        Assert.Contains("decoder.block.1.layer.1.EncDecAttention.o.weight", ours);
+        Assert.Contains("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", ours);
+        Assert.DoesNotContain("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight", ours);
+    }
+
+    [Fact]
+    public void LoaderRejectsUnknownMissingAndMisshapenTensors()
+    {
+        var config = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json"));
+        using var model = T5ForConditionalGeneration.Create(config);
+        var tensors = SafeTensors.Read(Path.Combine(ReferenceDir, "model.safetensors"));
+
+        tensors["encoder.block.0.layer.0.SelfAttention.qq.weight"] = zeros(4);
+        var e = Assert.Throws<InvalidInputException>(() => model.LoadWeights(tensors, "ckpt"));
+        Assert.Equal("ckpt: encoder.block.0.layer.0.SelfAttention.qq.weight", e.Where);
+        tensors.Remove("encoder.block.0.layer.0.SelfAttention.qq.weight");
+
+        var lmHead = tensors["lm_head.weight"];
+        tensors.Remove("lm_head.weight");
+        e = Assert.Throws<InvalidInputException>(() => model.LoadWeights(tensors, "ckpt"));
+        Assert.Contains("lm_head.weight", e.Message);
+
+        tensors["lm_head.weight"] = lmHead[..100];
+        e = Assert.Throws<InvalidInputException>(() => model.LoadWeights(tensors, "ckpt"));
+        Assert.Equal("ckpt: lm_head.weight", e.Where);
+        Assert.Contains("[100, 32]", e.Message);
+    }
+
+    [Fact]
+    public void TiedEmbeddingDuplicatesInACheckpointLoadIntoShared()
+    {
+        // pytorch_model.bin-style dicts also carry encoder/decoder.embed_tokens (same values as shared).
+        var config = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json"));
+        using var reference = T5ForConditionalGeneration.FromPretrained(ReferenceDir);
+        using var model = T5ForConditionalGeneration.Create(config);
+        var tensors = SafeTensors.Read(Path.Combine(ReferenceDir, "model.safetensors"));
+        tensors["encoder.embed_tokens.weight"] = tensors["shared.weight"];
+        tensors["decoder.embed_tokens.weight"] = tensors["shared.weight"];
+        model.LoadWeights(tensors, "bin-like");
+        model.eval();
+        using var ids = tensor(new long[] { 5, 9, 300, 1 }, 1, 4);
+        using var a = model.Generate(ids, maxNewTokens: 5);
+        using var b = reference.Generate(ids, maxNewTokens: 5);
+        Assert.Equal(b.data<long>().ToArray(), a.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void TiedReluModelSavesReloadsAndRescalesBeforeTheSharedProjection()
+    {
+        torch.manual_seed(11);
+        var config = Tiny(T5FeedForward.Relu, tied: true);
+        using var model = T5ForConditionalGeneration.Create(config);
+        model.eval();
+        Assert.DoesNotContain(model.named_parameters(), p => p.name.StartsWith("lm_head"));
+        Assert.Contains(model.named_parameters(), p => p.name == "decoder.block.2.layer.2.DenseReluDense.wi.weight");
+
+        string dir = TestPaths.NewTempDir("t5save");
+        model.SavePretrained(dir);
+        using var reloaded = T5ForConditionalGeneration.FromPretrained(dir);
+        Assert.Equal(config, reloaded.Config);
+
+        using var ids = tensor(new long[] { 3, 4, 5, 6, 1, 7, 8, 9, 1, 0 }, 2, 5);
+        using var mask = ids.ne(0).to(ScalarType.Int64);
+        using var labels = tensor(new long[] { 10, 11, 1, 12, 1, -100 }, 2, 3);
+        using var ours = model.Forward(ids, mask, labels: labels);
+        using var again = reloaded.Forward(ids, mask, labels: labels);
+        Assert.True(ours.Logits.allclose(again.Logits, rtol: 0, atol: 0));
+
+        // Tied head (original T5): logits = (d_model^-0.5 * decoder states) @ shared^T.
+        var shared = model.named_parameters().Single(p => p.name == "shared.weight").parameter;
+        using var expected = matmul(ours.DecoderLastHiddenState * Math.Pow(16, -0.5), shared.t());
+        Assert.True(ours.Logits.allclose(expected, rtol: 1e-5, atol: 1e-6));
+
+        // The -100 label is ignored: the loss equals the mean over the 5 real label tokens.
+        using var logProbs = ours.Logits.log_softmax(-1);
+        long[] flat = [10, 11, 1, 12, 1];
+        (int b, int t)[] at = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)];
+        double manual = -at.Select((p, i) => logProbs[p.b, p.t, flat[i]].item<float>()).Average();
+        Assert.Equal(manual, ours.Loss!.item<float>(), 4);
+    }
+
+    [Fact]
+    public void GenerateStopsEachRowAtEosAndPadsFinishedRows()
+    {
+        // Same reference weights, but eos is set to a token some rows produce early: those rows must stop there
+        // and be padded while the others continue unchanged; a single finished row ends generation.
+        var vectors = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "vectors.json"))).RootElement;
+        var batch = vectors.GetProperty("generate").GetProperty("padded_batch");
+        var rows = batch.GetProperty("sequences").EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt64()).ToArray()).ToList();
+        long eos = rows[0][2];
+        Assert.Contains(rows, r => !r.Contains(eos)); // some row runs to the end
+
+        var config = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json")) with { EosTokenId = (int)eos };
+        using var model = T5ForConditionalGeneration.Create(config);
+        model.LoadWeights(SafeTensors.Read(Path.Combine(ReferenceDir, "model.safetensors")), "reference");
+        model.eval();
+
+        var ids = batch.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt64()).ToArray()).ToList();
+        using var input = tensor(ids.SelectMany(x => x).ToArray(), ids.Count, ids[0].Length);
+        using var mask = tensor(batch.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(x => x.GetInt64())).ToArray(), ids.Count, ids[0].Length);
+        using var generated = model.Generate(input, mask, maxNewTokens: 8);
+        for (int b = 0; b < rows.Count; b++)
+        {
+            int stop = Array.IndexOf(rows[b], eos, 1);
+            var expected = rows[b].Select((x, i) => stop > 0 && i > stop ? 0L : x).ToArray();
+            Assert.Equal(expected, generated[b].data<long>().ToArray());
+        }
+
+        using var single = model.Generate(input[..1], mask[..1], maxNewTokens: 8);
+        Assert.Equal(rows[0][..3], single[0].data<long>().ToArray());
+    }
+
+    [Theory]
+    // Bidirectional, 32 buckets -> 16 per direction, 8 exact; keys after the query use buckets 16..31.
+    [InlineData(true, 0, 0)]
+    [InlineData(true, -1, 1)]
+    [InlineData(true, 1, 17)]
+    [InlineData(true, -7, 7)]
+    [InlineData(true, -20, 10)]   // 8 + floor(ln(20/8) / ln(128/8) * 8) = 8 + 2
+    [InlineData(true, 200, 31)]   // clamped to the last bucket of its half
+    // Causal, 32 buckets, 16 exact; keys after the query (positive) all fall in bucket 0.
+    [InlineData(false, 5, 0)]
+    [InlineData(false, -5, 5)]
+    [InlineData(false, -20, 17)]  // 16 + floor(ln(20/16) / ln(128/16) * 16) = 16 + 1
+    [InlineData(false, -1000, 31)]
+    public void RelativePositionBucketsFollowT5(bool bidirectional, long relative, long bucket)
+    {
+        using var r = tensor(new[] { relative });
+        using var b = T5Attention.RelativePositionBucket(r, bidirectional, 32, 128);
+        Assert.Equal(bucket, b.item<long>());
+    }
+
+    [Fact]
+    public void OneAdamWStepLowersTheTeacherForcedLoss()
+    {
+        torch.manual_seed(3);
+        using var model = T5ForConditionalGeneration.Create(Tiny());
+        model.train();
+        using var ids = tensor(new long[] { 5, 6, 7, 8, 9, 1, 20, 21, 22, 1, 0, 0 }, 2, 6);
+        using var mask = ids.ne(0).to(ScalarType.Int64);
+        using var labels = tensor(new long[] { 30, 31, 32, 1, 40, 41, 1, -100 }, 2, 4);
+        var optimizer = torch.optim.AdamW(model.parameters(), lr: 1e-2, weight_decay: 0.0);
+
+        float before;
+        using (var output = model.Forward(ids, mask, labels: labels))
+        {
+            before = output.Loss!.item<float>();
+            optimizer.zero_grad();
+            output.Loss.backward();
+        }
+        // Every parameter, relative position biases and both stacks included, receives a gradient.
+        foreach (var (name, p) in model.named_parameters())
+            Assert.True(p.grad is not null && p.grad.abs().sum().item<float>() > 0, $"no gradient reaches {name}");
+        optimizer.step();
+
+        using var after = model.Forward(ids, mask, labels: labels);
+        float afterLoss = after.Loss!.item<float>();
+        Assert.True(before > 3.0 && float.IsFinite(before), $"initial loss {before}");
+        Assert.True(afterLoss < before - 1.0, $"loss {before} -> {afterLoss}");
+    }
+}
