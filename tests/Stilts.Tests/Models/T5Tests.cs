@@ -19,14 +19,18 @@ public sealed class T5Tests
     };
 
     [Fact]
-    public void ReadsTheReferenceMt5Config()
+    public void ReadsTheReferenceMt5ConfigAsRecordedInTheVectors()
     {
         var c = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json"));
-        Assert.Equal((2176, 32, 8, 64, 2, 2, 4), (c.VocabSize, c.DModel, c.DKv, c.DFf, c.NumLayers, c.NumDecoderLayers, c.NumHeads));
-        Assert.Equal((32, 128, 1e-6), (c.RelativeAttentionNumBuckets, c.RelativeAttentionMaxDistance, c.LayerNormEpsilon));
-        Assert.Equal(T5FeedForward.GatedGelu, c.FeedForward);
-        Assert.False(c.TieWordEmbeddings);
-        Assert.Equal((0, 0, 1), (c.DecoderStartTokenId, c.PadTokenId, c.EosTokenId));
+        var recorded = Vectors().GetProperty("config");
+        int Int(string key) => recorded.GetProperty(key).GetInt32();
+        Assert.Equal((Int("vocab_size"), Int("d_model"), Int("d_kv"), Int("d_ff")), (c.VocabSize, c.DModel, c.DKv, c.DFf));
+        Assert.Equal((Int("num_layers"), Int("num_decoder_layers"), Int("num_heads")), (c.NumLayers, c.NumDecoderLayers, c.NumHeads));
+        Assert.Equal((Int("relative_attention_num_buckets"), Int("relative_attention_max_distance")), (c.RelativeAttentionNumBuckets, c.RelativeAttentionMaxDistance));
+        Assert.Equal(recorded.GetProperty("layer_norm_epsilon").GetDouble(), c.LayerNormEpsilon);
+        Assert.Equal(recorded.GetProperty("feed_forward_proj").GetString() == "gated-gelu" ? T5FeedForward.GatedGelu : T5FeedForward.Relu, c.FeedForward);
+        Assert.Equal(recorded.GetProperty("tie_word_embeddings").GetBoolean(), c.TieWordEmbeddings);
+        Assert.Equal((Int("decoder_start_token_id"), Int("pad_token_id"), Int("eos_token_id")), (c.DecoderStartTokenId, c.PadTokenId, c.EosTokenId));
     }
 
     [Theory]
@@ -99,7 +103,7 @@ public sealed class T5Tests
         var ours = model.named_parameters().Select(p => p.name).OrderBy(n => n, StringComparer.Ordinal).ToList();
         var (entries, _) = SafeTensors.ReadIndex(Path.Combine(ReferenceDir, "model.safetensors"));
         var hf = entries.Select(e => e.Name).OrderBy(n => n, StringComparer.Ordinal).ToList();
-        Assert.Equal(52, hf.Count);
+        Assert.Equal(Vectors().GetProperty("safetensors_check").GetProperty("base").GetProperty("tensors").GetInt32(), hf.Count);
         Assert.Equal(hf, ours);
         Assert.Contains("decoder.block.1.layer.1.EncDecAttention.o.weight", ours);
         Assert.Contains("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", ours);
@@ -126,7 +130,7 @@ public sealed class T5Tests
         tensors["lm_head.weight"] = lmHead[..100];
         e = Assert.Throws<InvalidInputException>(() => model.LoadWeights(tensors, "ckpt"));
         Assert.Equal("ckpt: lm_head.weight", e.Where);
-        Assert.Contains("[100, 32]", e.Message);
+        Assert.Contains($"[100, {config.DModel}]", e.Message);
     }
 
     [Fact]
@@ -185,32 +189,57 @@ public sealed class T5Tests
     [Fact]
     public void GenerateStopsEachRowAtEosAndPadsFinishedRows()
     {
-        // Same reference weights, but eos is set to a token some rows produce early: those rows must stop there
-        // and be padded while the others continue unchanged; a single finished row ends generation.
-        var vectors = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "vectors.json"))).RootElement;
-        var batch = vectors.GetProperty("generate").GetProperty("padded_batch");
-        var rows = batch.GetProperty("sequences").EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt64()).ToArray()).ToList();
-        long eos = rows[0][2];
-        Assert.Contains(rows, r => !r.Contains(eos)); // some row runs to the end
+        // Same reference weights, but eos is set to a token that some rows produce and others do not: those rows
+        // must stop there and be padded while the others continue unchanged; one finished row ends generation.
+        var batch = Vectors().GetProperty("generate").GetProperty("padded_batch");
+        var reference = LongRows(batch.GetProperty("sequences"));
+        var baseConfig = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json"));
+        // What is known of each row once eos changes: up to and including its original eos (later ids would differ).
+        var known = reference.Select(r =>
+        {
+            int end = Array.IndexOf(r, (long)baseConfig.EosTokenId, 1);
+            return end > 0 ? r[..(end + 1)] : r;
+        }).ToList();
+        long eos = known.SelectMany(r => r.Skip(1))
+            .Where(t => t != baseConfig.EosTokenId && t != baseConfig.PadTokenId)
+            .First(t => known.Any(r => !r.Contains(t)));
 
-        var config = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json")) with { EosTokenId = (int)eos };
-        using var model = T5ForConditionalGeneration.Create(config);
+        using var model = T5ForConditionalGeneration.Create(baseConfig with { EosTokenId = (int)eos });
         model.LoadWeights(SafeTensors.Read(Path.Combine(ReferenceDir, "model.safetensors")), "reference");
         model.eval();
-
-        var ids = batch.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt64()).ToArray()).ToList();
-        using var input = tensor(ids.SelectMany(x => x).ToArray(), ids.Count, ids[0].Length);
-        using var mask = tensor(batch.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(x => x.GetInt64())).ToArray(), ids.Count, ids[0].Length);
+        using var input = Rows(batch.GetProperty("input_ids"));
+        using var mask = Rows(batch.GetProperty("attention_mask"));
         using var generated = model.Generate(input, mask, maxNewTokens: 8);
-        for (int b = 0; b < rows.Count; b++)
+        int stoppedRow = -1;
+        for (int b = 0; b < known.Count; b++)
         {
-            int stop = Array.IndexOf(rows[b], eos, 1);
-            var expected = rows[b].Select((x, i) => stop > 0 && i > stop ? 0L : x).ToArray();
-            Assert.Equal(expected, generated[b].data<long>().ToArray());
+            var ours = generated[b].data<long>().ToArray();
+            int stop = Array.IndexOf(known[b], eos, 1);
+            if (stop > 0)
+            {
+                Assert.Equal(known[b][..(stop + 1)], ours[..(stop + 1)]);
+                Assert.All(ours[(stop + 1)..], t => Assert.Equal(baseConfig.PadTokenId, t));
+                stoppedRow = b;
+            }
+            else Assert.Equal(known[b], ours[..known[b].Length]);
         }
+        Assert.True(stoppedRow >= 0);
 
-        using var single = model.Generate(input[..1], mask[..1], maxNewTokens: 8);
-        Assert.Equal(rows[0][..3], single[0].data<long>().ToArray());
+        using var single = model.Generate(input[stoppedRow..(stoppedRow + 1)], mask[stoppedRow..(stoppedRow + 1)], maxNewTokens: 8);
+        int at = Array.IndexOf(known[stoppedRow], eos, 1);
+        Assert.Equal(known[stoppedRow][..(at + 1)], single[0].data<long>().ToArray());
+    }
+
+    static System.Text.Json.JsonElement Vectors() =>
+        System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "vectors.json"))).RootElement;
+
+    static List<long[]> LongRows(System.Text.Json.JsonElement e) =>
+        e.EnumerateArray().Select(r => r.EnumerateArray().Select(x => x.GetInt64()).ToArray()).ToList();
+
+    static Tensor Rows(System.Text.Json.JsonElement e)
+    {
+        var rows = LongRows(e);
+        return tensor(rows.SelectMany(r => r).ToArray(), rows.Count, rows[0].Length);
     }
 
     [Theory]
