@@ -490,7 +490,7 @@ public sealed class T5ForConditionalGeneration : nn.Module
     public static T5ForConditionalGeneration Create(T5Config config)
     {
         var model = new T5ForConditionalGeneration(config);
-        model.InitWeights();
+        T5Weights.Init(model, config);
         return model;
     }
 
@@ -528,26 +528,15 @@ public sealed class T5ForConditionalGeneration : nn.Module
             ["decoder.embed_tokens.weight"] = "shared.weight",
         };
         if (Config.TieWordEmbeddings) aliases["lm_head.weight"] = "shared.weight";
-        ParameterCopy.CopyByName(this, tensors, aliases, source);
+        T5Weights.CopyByName(this, tensors, aliases, source);
     }
 
     /// <summary>Encoder states for (B, T) ids; attentionMask (B, T) of 1/0, null = all tokens real.</summary>
-    public T5EncoderOutput EncodeStates(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false)
-    {
-        using var scope = NewDisposeScope();
-        var (last, all) = encoder.forward(shared.call(inputIds), attentionMask, null, null, null, outputHiddenStates);
-        return new T5EncoderOutput(last.MoveToOuterDisposeScope(), all?.Select(t => t.MoveToOuterDisposeScope()).ToList());
-    }
+    public T5EncoderOutput EncodeStates(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false) =>
+        T5EncoderModel.Encode(shared, encoder, inputIds, attentionMask, outputHiddenStates);
 
     /// <summary>Mean of the encoder's last states over real tokens, (B, D): the sentence vector for retrieval.</summary>
-    public Tensor EncodeMeanPooled(Tensor inputIds, Tensor attentionMask)
-    {
-        using var scope = NewDisposeScope();
-        var (last, _) = encoder.forward(shared.call(inputIds), attentionMask, null, null, null, false);
-        var m = attentionMask.to(last.dtype).unsqueeze(-1);            // (B, T, 1)
-        var pooled = (last * m).sum(1) / m.sum(1).clamp_min(1e-9);     // an all-pad row yields zeros, not NaN
-        return pooled.MoveToOuterDisposeScope();
-    }
+    public Tensor EncodeMeanPooled(Tensor inputIds, Tensor attentionMask) => T5EncoderModel.MeanPooled(shared, encoder, inputIds, attentionMask);
 
     /// <summary>
     /// Teacher-forced pass. Give decoderInputIds, or labels (B, Td) from which they are built by
@@ -620,13 +609,85 @@ public sealed class T5ForConditionalGeneration : nn.Module
     Tensor Project(Tensor decoderStates) => lm_head is not null
         ? lm_head.call(decoderStates)
         : nn.functional.linear(decoderStates * Math.Pow(Config.DModel, -0.5), shared.weight!);
+}
 
+/// <summary>
+/// The encoder half alone (HF T5EncoderModel: "shared" + "encoder.*"), e.g. for mean-pooled retrieval vectors.
+/// Loads from a full encoder-decoder checkpoint, skipping the decoder and the LM head.
+/// </summary>
+public sealed class T5EncoderModel : nn.Module
+{
+    readonly Embedding shared;
+    readonly T5Stack encoder;
+
+    public T5Config Config { get; }
+
+    T5EncoderModel(T5Config config) : base(nameof(T5EncoderModel))
+    {
+        Config = config;
+        shared = nn.Embedding(config.VocabSize, config.DModel);
+        encoder = new T5Stack(config, isDecoder: false);
+        RegisterComponents();
+    }
+
+    /// <summary>A randomly initialised encoder with HF's T5 init.</summary>
+    public static T5EncoderModel Create(T5Config config)
+    {
+        var model = new T5EncoderModel(config);
+        T5Weights.Init(model, config);
+        return model;
+    }
+
+    /// <summary>Loads config.json and the encoder part of model.safetensors; returns the model in eval mode.</summary>
+    public static T5EncoderModel FromPretrained(string directory)
+    {
+        var model = new T5EncoderModel(T5Config.FromFile(Path.Combine(directory, "config.json")));
+        string weights = Path.Combine(directory, "model.safetensors");
+        var tensors = SafeTensors.Read(weights);
+        try { model.LoadWeights(tensors, weights); }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Copies the encoder's tensors from an HF state dict (full or encoder-only); decoder keys are skipped.</summary>
+    public void LoadWeights(IReadOnlyDictionary<string, Tensor> tensors, string source) =>
+        T5Weights.CopyByName(this, tensors, new Dictionary<string, string> { ["encoder.embed_tokens.weight"] = "shared.weight" }, source,
+            ignore: key => key.StartsWith("decoder.", StringComparison.Ordinal) || key == "lm_head.weight");
+
+    /// <summary>Encoder states for (B, T) ids; attentionMask (B, T) of 1/0, null = all tokens real.</summary>
+    public T5EncoderOutput EncodeStates(Tensor inputIds, Tensor? attentionMask = null, bool outputHiddenStates = false) =>
+        Encode(shared, encoder, inputIds, attentionMask, outputHiddenStates);
+
+    /// <summary>Mean of the last states over real tokens, (B, D): the sentence vector for retrieval.</summary>
+    public Tensor EncodeMeanPooled(Tensor inputIds, Tensor attentionMask) => MeanPooled(shared, encoder, inputIds, attentionMask);
+
+    internal static T5EncoderOutput Encode(Embedding shared, T5Stack encoder, Tensor inputIds, Tensor? attentionMask, bool outputHiddenStates)
+    {
+        using var scope = NewDisposeScope();
+        var (last, all) = encoder.forward(shared.call(inputIds), attentionMask, null, null, null, outputHiddenStates);
+        return new T5EncoderOutput(last.MoveToOuterDisposeScope(), all?.Select(t => t.MoveToOuterDisposeScope()).ToList());
+    }
+
+    internal static Tensor MeanPooled(Embedding shared, T5Stack encoder, Tensor inputIds, Tensor attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        var (last, _) = encoder.forward(shared.call(inputIds), attentionMask, null, null, null, false);
+        var m = attentionMask.to(last.dtype).unsqueeze(-1);            // (B, T, 1)
+        var pooled = (last * m).sum(1) / m.sum(1).clamp_min(1e-9);     // an all-pad row yields zeros, not NaN
+        return pooled.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Initialisation and a name-by-name parameter copy, kept tiny so a stricter shared loader can replace it.</summary>
+static class T5Weights
+{
     /// <summary>HF T5PreTrainedModel._init_weights: normal inits scaled by fan-in; layer norms start at 1.</summary>
-    void InitWeights()
+    public static void Init(nn.Module model, T5Config config)
     {
         using var noGrad = no_grad();
-        double f = Config.InitializerFactor, d = Config.DModel, kv = Config.DKv, h = Config.NumHeads;
-        foreach (var (name, p) in named_parameters())
+        double f = config.InitializerFactor, d = config.DModel, kv = config.DKv, h = config.NumHeads;
+        foreach (var (name, p) in model.named_parameters())
         {
             double std = name.Split('.')[^2] switch // the module that owns the weight
             {
@@ -634,7 +695,7 @@ public sealed class T5ForConditionalGeneration : nn.Module
                 "q" => f * Math.Pow(d * kv, -0.5),
                 "k" or "v" or "wi" or "wi_0" or "wi_1" => f * Math.Pow(d, -0.5),
                 "o" => f * Math.Pow(h * kv, -0.5),
-                "wo" => f * Math.Pow(Config.DFf, -0.5),
+                "wo" => f * Math.Pow(config.DFf, -0.5),
                 "relative_attention_bias" => f * Math.Pow(d, -0.5),
                 _ => double.NaN, // layer norms
             };
@@ -642,18 +703,19 @@ public sealed class T5ForConditionalGeneration : nn.Module
             else nn.init.normal_(p, 0, std);
         }
     }
-}
 
-/// <summary>Name-by-name parameter copy; kept tiny so a stricter shared loader can replace it.</summary>
-static class ParameterCopy
-{
+    /// <summary>
+    /// Copies tensors into same-named parameters; aliases map tied duplicates onto their parameter, and keys that
+    /// <paramref name="ignore"/> accepts are skipped (the decoder when only the encoder is wanted).
+    /// </summary>
     public static void CopyByName(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors,
-        IReadOnlyDictionary<string, string> aliases, string source)
+        IReadOnlyDictionary<string, string> aliases, string source, Func<string, bool>? ignore = null)
     {
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var found = new Dictionary<string, Tensor>();
         foreach (var (key, tensor) in tensors.OrderBy(kv => aliases.ContainsKey(kv.Key))) // real names win over aliases
         {
+            if (ignore?.Invoke(key) == true) continue;
             string target = aliases.TryGetValue(key, out var a) ? a : key;
             if (!parameters.ContainsKey(target)) throw new InvalidInputException($"{source}: {key}", "unexpected tensor: the model has no such parameter");
             found.TryAdd(target, tensor);

@@ -160,6 +160,33 @@ public sealed class T5ParityTests : IClassFixture<Mt5Reference>
         }
     }
 
+    [Fact]
+    public void EncoderOnlyModelLoadsTheEncoderHalfAndMatchesHf()
+    {
+        using var encoderOnly = T5EncoderModel.FromPretrained(reference.Directory);
+        var names = encoderOnly.named_parameters().Select(p => p.name).ToList();
+        Assert.Contains("shared.weight", names);
+        Assert.All(names, n => Assert.True(n == "shared.weight" || n.StartsWith("encoder."), n));
+        Assert.Equal(Model.named_parameters().Count(p => p.name == "shared.weight" || p.name.StartsWith("encoder.")), names.Count);
+
+        foreach (var c in V.GetProperty("encoder").GetProperty("cases").EnumerateArray().Where(c => c.TryGetProperty("hidden_states", out _)))
+        {
+            using var ids = Ids(c.GetProperty("input_ids"));
+            using var mask = Ids(c.GetProperty("attention_mask"));
+            using var output = encoderOnly.EncodeStates(ids, mask, outputHiddenStates: true);
+            AssertClose(c.GetProperty("last_hidden_state"), output.LastHiddenState, "encoder-only last state");
+            var layers = c.GetProperty("hidden_states").EnumerateArray().ToList();
+            for (int i = 0; i < layers.Count; i++) AssertClose(layers[i], output.HiddenStates![i], $"encoder-only hidden_states[{i}]");
+        }
+
+        var batch = V.GetProperty("encoder").GetProperty("padded_batch");
+        using var batchIds = Ids(batch.GetProperty("input_ids"));
+        using var batchMask = Ids(batch.GetProperty("attention_mask"));
+        using var pooled = encoderOnly.EncodeMeanPooled(batchIds, batchMask);
+        using var fromFull = Model.EncodeMeanPooled(batchIds, batchMask);
+        Assert.True(pooled.allclose(fromFull, rtol: 0, atol: 0));
+    }
+
     static Tensor Ids(JsonElement e) =>
         e[0].ValueKind == JsonValueKind.Array
             ? tensor(e.EnumerateArray().SelectMany(Longs).ToArray(), e.GetArrayLength(), e[0].GetArrayLength())

@@ -134,6 +134,19 @@ public sealed class T5Tests
     }
 
     [Fact]
+    public void EncoderOnlyLoaderSkipsTheDecoderButNotUnknownEncoderKeys()
+    {
+        var config = T5Config.FromFile(Path.Combine(ReferenceDir, "config.json"));
+        using var model = T5EncoderModel.Create(config);
+        var tensors = SafeTensors.Read(Path.Combine(ReferenceDir, "model.safetensors"));
+        tensors["decoder.block.9.layer.0.SelfAttention.q.weight"] = zeros(2); // ignored with the rest of the decoder
+        model.LoadWeights(tensors, "ckpt");
+        tensors["encoder.block.9.layer.0.SelfAttention.q.weight"] = zeros(2);
+        var e = Assert.Throws<InvalidInputException>(() => model.LoadWeights(tensors, "ckpt"));
+        Assert.Equal("ckpt: encoder.block.9.layer.0.SelfAttention.q.weight", e.Where);
+    }
+
+    [Fact]
     public void TiedEmbeddingDuplicatesInACheckpointLoadIntoShared()
     {
         // pytorch_model.bin-style dicts also carry encoder/decoder.embed_tokens (same values as shared).
