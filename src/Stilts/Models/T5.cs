@@ -64,18 +64,18 @@ public sealed record T5Config
         string? modelType = OptionalString(o, source, "model_type");
         if (modelType is not null and not "t5" and not "mt5")
             throw new InvalidInputException($"{source}: model_type", $"expected \"t5\" or \"mt5\", got \"{modelType}\"");
-        int numLayers = Required<int>(o, source, "num_layers");
+        int numLayers = Positive(o, source, "num_layers");
         int? pad = Optional<int>(o, source, "pad_token_id");
         return new T5Config
         {
-            VocabSize = Required<int>(o, source, "vocab_size"),
-            DModel = Required<int>(o, source, "d_model"),
-            DKv = Required<int>(o, source, "d_kv"),
-            DFf = Required<int>(o, source, "d_ff"),
+            VocabSize = Positive(o, source, "vocab_size"),
+            DModel = Positive(o, source, "d_model"),
+            DKv = Positive(o, source, "d_kv"),
+            DFf = Positive(o, source, "d_ff"),
             NumLayers = numLayers,
             NumDecoderLayers = Optional<int>(o, source, "num_decoder_layers") ?? numLayers, // HF: null = symmetric
-            NumHeads = Required<int>(o, source, "num_heads"),
-            RelativeAttentionNumBuckets = Required<int>(o, source, "relative_attention_num_buckets"),
+            NumHeads = Positive(o, source, "num_heads"),
+            RelativeAttentionNumBuckets = Positive(o, source, "relative_attention_num_buckets"),
             RelativeAttentionMaxDistance = Optional<int>(o, source, "relative_attention_max_distance") ?? 128,
             DropoutRate = Optional<double>(o, source, "dropout_rate") ?? 0.1,
             LayerNormEpsilon = Required<double>(o, source, "layer_norm_epsilon"),
@@ -119,6 +119,12 @@ public sealed record T5Config
         "gated-gelu" => T5FeedForward.GatedGelu,
         _ => throw new InvalidInputException($"{source}: feed_forward_proj", $"expected \"relu\" or \"gated-gelu\", got \"{value}\""),
     };
+
+    static int Positive(JsonObject o, string source, string key)
+    {
+        int value = Required<int>(o, source, key);
+        return value > 0 ? value : throw new InvalidInputException($"{source}: {key}", $"expected a positive integer, got {value}");
+    }
 
     static T Required<T>(JsonObject o, string source, string key) =>
         o.ContainsKey(key) && o[key] is not null ? Read<T>(o, source, key) : throw new InvalidInputException($"{source}: {key}", "missing required key");

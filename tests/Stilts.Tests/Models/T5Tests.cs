@@ -71,6 +71,7 @@ public sealed class T5Tests
     [InlineData("model_type", "\"bert\"")]
     [InlineData("d_model", "\"wide\"")]
     [InlineData("num_heads", "2.5")]
+    [InlineData("d_kv", "0")]
     public void BadValuesNameTheKey(string key, string value)
     {
         var json = System.Text.Json.Nodes.JsonNode.Parse("""
