@@ -492,11 +492,11 @@ public sealed class T5ForConditionalGeneration : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>A randomly initialised model with HF's T5 init (seed with torch.manual_seed first).</summary>
-    public static T5ForConditionalGeneration Create(T5Config config)
+    /// <summary>A randomly initialised model with HF's T5 init, drawn from <paramref name="generator"/> or torch's global one.</summary>
+    public static T5ForConditionalGeneration Create(T5Config config, Generator? generator = null)
     {
         var model = new T5ForConditionalGeneration(config);
-        T5Weights.Init(model, config);
+        T5Weights.Init(model, config, generator);
         return model;
     }
 
@@ -637,10 +637,10 @@ public sealed class T5EncoderModel : nn.Module
     }
 
     /// <summary>A randomly initialised encoder with HF's T5 init.</summary>
-    public static T5EncoderModel Create(T5Config config)
+    public static T5EncoderModel Create(T5Config config, Generator? generator = null)
     {
         var model = new T5EncoderModel(config);
-        T5Weights.Init(model, config);
+        T5Weights.Init(model, config, generator);
         return model;
     }
 
@@ -689,7 +689,7 @@ public sealed class T5EncoderModel : nn.Module
 static class T5Weights
 {
     /// <summary>HF T5PreTrainedModel._init_weights: normal inits scaled by fan-in; layer norms start at 1.</summary>
-    public static void Init(nn.Module model, T5Config config)
+    public static void Init(nn.Module model, T5Config config, Generator? generator)
     {
         using var noGrad = no_grad();
         double f = config.InitializerFactor, d = config.DModel, kv = config.DKv, h = config.NumHeads;
@@ -706,7 +706,7 @@ static class T5Weights
                 _ => double.NaN, // layer norms
             };
             if (double.IsNaN(std)) p.fill_(f);
-            else nn.init.normal_(p, 0, std);
+            else p.copy_(randn(p.shape, generator: generator) * std); // nn.init.normal_ did not honour its generator (0.107)
         }
     }
 
