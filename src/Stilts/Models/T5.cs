@@ -465,6 +465,13 @@ sealed class T5Stack : nn.Module
         return (x, all);
     }
 
+    /// <summary>
+    /// Moves a hidden-states list out of the caller's dispose scope. Its last entry is the already moved last
+    /// state; moving that one twice would lift it past the caller's own scope.
+    /// </summary>
+    public static List<Tensor>? MoveOut(List<Tensor>? all, Tensor movedLast) =>
+        all?.Select(t => ReferenceEquals(t, movedLast) ? t : t.MoveToOuterDisposeScope()).ToList();
+
     /// <summary>1 (attend) / 0 (masked) to 0 / float.MinValue, HF's additive mask convention.</summary>
     static Tensor Additive(Tensor mask) => (1.0 - mask) * torch.finfo(mask.dtype).min;
 }
@@ -560,7 +567,7 @@ public sealed class T5ForConditionalGeneration : nn.Module
         Tensor? loss = labels is null ? null
             : nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), ignore_index: -100);
         return new T5Seq2SeqOutput(logits.MoveToOuterDisposeScope(), loss?.MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope(),
-            all?.Select(t => t.MoveToOuterDisposeScope()).ToList(), encoded.MoveToOuterDisposeScope());
+            T5Stack.MoveOut(all, last), encoded.MoveToOuterDisposeScope());
     }
 
     /// <summary>HF _shift_right: [decoder_start] + labels[:-1], with -100 replaced by pad.</summary>
@@ -672,7 +679,7 @@ public sealed class T5EncoderModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var (last, all) = encoder.forward(shared.call(inputIds), attentionMask, null, null, null, outputHiddenStates);
-        return new T5EncoderOutput(last.MoveToOuterDisposeScope(), all?.Select(t => t.MoveToOuterDisposeScope()).ToList());
+        return new T5EncoderOutput(last.MoveToOuterDisposeScope(), T5Stack.MoveOut(all, last));
     }
 
     internal static Tensor MeanPooled(Embedding shared, T5Stack encoder, Tensor inputIds, Tensor attentionMask)

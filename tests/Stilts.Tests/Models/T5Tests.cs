@@ -277,6 +277,27 @@ public sealed class T5Tests
     }
 
     [Fact]
+    public void OutputsBelongToTheCallersDisposeScope()
+    {
+        using var generator = new Generator(5);
+        using var model = T5ForConditionalGeneration.Create(Tiny(), generator);
+        using var ids = tensor(new long[] { 5, 6, 7, 1 }, 1, 4);
+        T5EncoderOutput encoded;
+        T5Seq2SeqOutput output;
+        using (var scope = NewDisposeScope())
+        {
+            encoded = model.EncodeStates(ids, outputHiddenStates: true);
+            output = model.Forward(ids, labels: ids, outputHiddenStates: true);
+            Assert.False(encoded.LastHiddenState.IsInvalid);
+        }
+        // Everything returned, the last state shared with the hidden-states list included, went with the scope.
+        Assert.True(encoded.LastHiddenState.IsInvalid);
+        Assert.All(encoded.HiddenStates!, t => Assert.True(t.IsInvalid));
+        Assert.True(output.Logits.IsInvalid && output.Loss!.IsInvalid && output.DecoderLastHiddenState.IsInvalid);
+        Assert.All(output.DecoderHiddenStates!, t => Assert.True(t.IsInvalid));
+    }
+
+    [Fact]
     public void OneAdamWStepLowersTheTeacherForcedLoss()
     {
         using var generator = new Generator(3); // a private generator: other test classes may draw in parallel
