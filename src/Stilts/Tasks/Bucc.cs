@@ -3,6 +3,14 @@ namespace Stilts.Tasks;
 /// <summary>BUCC 2018 bitext mining (de, fr, ru, zh → en). No training: the encoder's sentence embeddings are mined.</summary>
 public static class Bucc
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "bucc2018", Kind = TaskKind.BitextMining, Role = TaskRole.Target, XtremeLanguages = Languages.Bucc,
+        Layout = new(null, "{lang}-en.dev", "{lang}-en.test"),
+        Reader = new RetrievalReader((folder, lang, split) => ReadSplit(folder, lang, split)),
+        Metric = MetricName.BuccF1, XtremeFolder = "bucc2018", PredictionExtension = "tsv", DefaultMaxLength = 512,
+    };
+
     /// <summary>
     /// Files {prefix}.{lg} and {prefix}.en ("id\tsentence" lines) and, when present, {prefix}.gold ("src_id\ten_id"),
     /// e.g. prefix "bucc2018/de-en.dev" (xtreme) or "de-en.sample" (raw release). Test gold is deleted by xtreme,

@@ -3,6 +3,13 @@ namespace Stilts.Tasks;
 /// <summary>MultiNLI (GLUE tsv): the English training set for XNLI and part of ANLI+.</summary>
 public static class Mnli
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "mnli", Kind = TaskKind.PairClassification, Role = TaskRole.Intermediate, Labels = Labels,
+        Layout = new("MNLI/train.tsv", "MNLI/dev_matched.tsv", "MNLI/test_matched.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
     public static IReadOnlyList<string> Labels => Xnli.Labels;
 
     /// <summary>

@@ -5,6 +5,15 @@ public static class PawsX
 {
     public static IReadOnlyList<string> Labels { get; } = ["0", "1"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "pawsx", Kind = TaskKind.PairClassification, Role = TaskRole.Target, Labels = Labels,
+        XtremeLanguages = Languages.PawsX,
+        Layout = new("train-en.tsv", "dev-{lang}.tsv", "test-{lang}.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => ReadXtreme(p, r)),
+        Metric = MetricName.Accuracy, XtremeFolder = "pawsx", PredictionExtension = "tsv", DefaultMaxLength = 256,
+    };
+
     /// <summary>x-final/{lang}/{train,dev_2k,test_2k}.tsv: header id, sentence1, sentence2, label.</summary>
     public static IEnumerable<PairClassificationExample> ReadRaw(string path, ReadReport? report = null)
     {

@@ -6,6 +6,15 @@ public static class UdPos
     public static IReadOnlyList<string> Labels { get; } =
         ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "udpos", Kind = TaskKind.Tagging, Role = TaskRole.Target, Labels = Labels,
+        XtremeLanguages = Languages.UdPos, XtremeRLanguages = Languages.UdPosR,
+        Layout = new("train-en.tsv", "dev-{lang}.tsv", "test-{lang}.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => ReadXtreme(p, r)),
+        Metric = MetricName.SeqevalF1, XtremeFolder = "udpos", PredictionExtension = "tsv", DefaultMaxLength = 256,
+    };
+
     /// <summary>
     /// Raw CoNLL-U: comment lines (#) skipped; multi-word token ranges ("1-2") skipped in favour of their word lines;
     /// empty nodes ("1.1") skipped; FORM (col 2) and UPOS (col 4) kept. Sentences end at blank lines.

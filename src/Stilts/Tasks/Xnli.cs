@@ -8,6 +8,15 @@ public static class Xnli
 {
     public static IReadOnlyList<string> Labels { get; } = ["contradiction", "entailment", "neutral"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "xnli", Kind = TaskKind.PairClassification, Role = TaskRole.Target, Labels = Labels,
+        XtremeLanguages = Languages.Xnli, XtremeRLanguages = Languages.Xnli,
+        Layout = new("train-en.tsv", "dev-{lang}.tsv", "test-{lang}.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => ReadXtreme(p, r)),
+        Metric = MetricName.Accuracy, XtremeFolder = "xnli", PredictionExtension = "tsv", DefaultMaxLength = 256,
+    };
+
     /// <summary>
     /// XNLI-1.0/xnli.{dev,test}.tsv: header row; columns found by name (language, gold_label, sentence1, sentence2,
     /// pairID), which are cols 0, 1, 6, 7 and 9 in the release. Only rows of <paramref name="language"/> are kept.
