@@ -30,7 +30,7 @@ public static class Bucc
             gold = [];
             foreach (var (line, text) in TaskFiles.Lines(goldPath))
             {
-                if (text.Length == 0) continue;
+                if (string.IsNullOrWhiteSpace(text)) continue;
                 string[] f = TaskFiles.Fields(goldPath, line, text, "src_id\\ten_id", 2);
                 if (!src.Contains(f[0])) throw InvalidInputException.AtLine(goldPath, line, $"source id \"{f[0]}\" is not in {prefix}.{language}");
                 if (!tgt.Contains(f[1])) throw InvalidInputException.AtLine(goldPath, line, $"English id \"{f[1]}\" is not in {prefix}.en");
@@ -51,7 +51,7 @@ public static class Bucc
         var seen = new HashSet<string>();
         foreach (var (line, text) in TaskFiles.Lines(path))
         {
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "id\\tsentence", 2);
             if (!seen.Add(f[0])) throw InvalidInputException.AtLine(path, line, $"duplicate sentence id \"{f[0]}\"");
             list.Add(new IdSentence(f[0], f[1]));

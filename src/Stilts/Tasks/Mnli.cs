@@ -33,7 +33,7 @@ public static class Mnli
                 pair = Array.IndexOf(header, "pairID");
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "an MNLI row as wide as the header", width);
             report.Read++;
             yield return new PairClassificationExample(pair >= 0 ? f[pair] : $"mnli-{line}", f[s1], f[s2],

@@ -31,7 +31,7 @@ public static class PawsX
                 label = TaskFiles.Column(header, "label", path);
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "id, sentence1, sentence2, label", width);
             report.Read++;
             yield return new PairClassificationExample(f[id], f[s1], f[s2], TaskFiles.CheckLabel(f[label], Labels, $"{path}:{line}"));
@@ -45,7 +45,7 @@ public static class PawsX
         string stem = TaskFiles.Stem(path);
         foreach (var (line, text) in TaskFiles.Lines(path))
         {
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "sentence1, sentence2[, label]", 2, 3);
             report.Read++;
             yield return new PairClassificationExample($"{stem}-{line}", f[0], f[1],

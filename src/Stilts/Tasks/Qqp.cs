@@ -32,7 +32,7 @@ public static class Qqp
                 id = Array.IndexOf(header, "id");
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "a QQP row as wide as the header", width);
             report.Read++;
             yield return new PairClassificationExample(id >= 0 ? f[id] : $"qqp-{line}", f[q1], f[q2],

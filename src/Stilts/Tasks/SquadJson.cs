@@ -62,7 +62,7 @@ public static class SquadJson
             string aw = $"{where}.answers[{i++}]";
             string text = TaskFiles.Str(ans, "text", aw);
             int start = TaskFiles.Int(ans, "answer_start", aw);
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             if (start < 0 || start + text.Length > context.Length || string.CompareOrdinal(context, start, text, 0, text.Length) != 0)
                 report.Mismatch($"{aw} (id {id}): answer_start {start} does not point at \"{text}\"");
             answers.Add(new SpanAnswer(text, start));

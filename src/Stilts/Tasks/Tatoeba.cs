@@ -57,7 +57,7 @@ public static class Tatoeba
             gold = [];
             foreach (var (line, text) in TaskFiles.Lines(labelsPath))
             {
-                if (text.Length == 0) continue;
+                if (string.IsNullOrWhiteSpace(text)) continue;
                 if (!int.TryParse(text.Trim(), out int i) || i < 0 || i >= source.Count)
                     throw InvalidInputException.AtLine(labelsPath, line, $"expected an index into {foreign} (0..{source.Count - 1}), found \"{text}\"");
                 gold.Add(i);

@@ -204,7 +204,7 @@ public static class UserTask
                 id = Col("id", false);
                 if (header) continue;
             }
-            if (row.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(row)) continue;
             string[] f = TaskFiles.Fields(path, line, row, "a row as wide as the first", width);
             string? y = label >= 0 ? TaskFiles.CheckLabel(f[label], labels, $"{path}:{line}") : null;
             string exId = id >= 0 ? f[id] : $"{TaskFiles.Stem(path)}-{line}";

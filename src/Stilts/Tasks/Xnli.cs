@@ -39,7 +39,7 @@ public static class Xnli
                 pair = Array.IndexOf(header, "pairID");
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "an XNLI-1.0 row as wide as the header", width);
             if (f[lang] != language) continue;
             report.Read++;
@@ -59,7 +59,7 @@ public static class Xnli
         string stem = TaskFiles.Stem(path);
         foreach (var (line, text) in TaskFiles.Lines(path))
         {
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "premise, hypothesis[, label]", 2, 3);
             if (line == 1 && f.Length == 3 && f[2] is "label" or "gold_label") continue;
             report.Read++;

@@ -178,13 +178,17 @@ public class ClassificationReaderTests
         Assert.Equal($"{bad}:1", Assert.Throws<InvalidInputException>(() => PawsX.ReadXtreme(bad).ToList()).Where);
     }
 
-    [Fact]
-    public void EmptyFile_IsAnError()
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n\n  \n")]
+    public void EmptyOrBlankFile_IsAnError(string content)
     {
-        string path = Text(dir, "empty.tsv", "");
+        string path = Text(dir, "empty.tsv", content);
         var e = Assert.Throws<InvalidInputException>(() => Xnli.ReadXtreme(path).ToList());
         Assert.Contains("empty", e.Message);
         Assert.Equal(path, e.Where);
+        Assert.Equal(path, Assert.Throws<InvalidInputException>(() => Snli.Read(path).ToList()).Where);
+        Assert.Equal(path, Assert.Throws<InvalidInputException>(() => UdPos.ReadXtreme(path).ToList()).Where);
     }
 
     [Fact]
