@@ -83,6 +83,20 @@ public class ClassificationReaderTests
     }
 
     [Fact]
+    public void Mnli_RowMissingOptionalAnnotatorColumns_StillReadsGoldFromLastField()
+    {
+        string dev = Lines(dir, "dev_mismatched.tsv",
+            T("index", "pairID", "sentence1", "sentence2", "label1", "label2", "label3", "gold_label"),
+            T("0", "a1", "Snow is white.", "Snow is dark.", "contradiction", "contradiction", "neutral", "contradiction"),
+            T("1", "a2", "Birds sing.", "Animals make sounds.", "entailment", "entailment"),
+            T("2", "a3", "Too short."));
+        var read = new List<PairClassificationExample>();
+        var e = Assert.Throws<InvalidInputException>(() => { foreach (var x in Mnli.Read(dev)) read.Add(x); });
+        Assert.Equal(["contradiction", "entailment"], read.Select(x => x.Label));
+        Assert.Equal($"{dev}:4", e.Where);
+    }
+
+    [Fact]
     public void Mnli_HeaderWithoutSentence1_IsAnError()
     {
         string path = Lines(dir, "train.tsv", T("index", "premise", "hypothesis"), T("0", "a", "b"));
