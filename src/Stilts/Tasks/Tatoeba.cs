@@ -6,7 +6,7 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class Tatoeba
 {
-    /// <summary>Evaluation only: one test set per language; the gold is the line alignment of xtreme's files unless sorted.</summary>
+    /// <summary>Evaluation only: one test set per language; the gold comes from test-{lang}.tsv in the folder when present.</summary>
     public static TaskDefinition Definition { get; } = new()
     {
         Name = "tatoeba", Kind = TaskKind.SimilaritySearch, Role = TaskRole.Target,

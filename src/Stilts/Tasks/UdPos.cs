@@ -60,6 +60,23 @@ public static class UdPos
         }
     }
 
+    /// <summary>
+    /// Every treebank of a language in an unpacked UD release ({folder}/UD_*/{lang}_*-ud-{split}.conllu), concatenated
+    /// as xtreme does, in ordinal path order so runs are reproducible (jiant's glob order was not). A language with
+    /// no file for the split is an error.
+    /// </summary>
+    public static IEnumerable<TaggingExample> ReadRelease(string folder, string language, Split split, ReadReport? report = null)
+    {
+        if (!Directory.Exists(folder)) throw new InvalidInputException(folder, "UD release folder not found");
+        string name = split switch { Split.Train => "train", Split.Dev => "dev", _ => "test" };
+        string[] files = [.. Directory.GetFiles(folder, $"{language}_*-ud-{name}.conllu", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)];
+        if (files.Length == 0)
+            throw new InvalidInputException(folder, $"no {language}_*-ud-{name}.conllu treebank file for language \"{language}\"");
+        report ??= new ReadReport();
+        return files.SelectMany(f => ReadConllu(f, report));
+    }
+
     /// <summary>xtreme's udpos/{split}-{lang}.tsv (token\ttag; test holds tokens only).</summary>
     public static IEnumerable<TaggingExample> ReadXtreme(string path, ReadReport? report = null) =>
         TokenTagTsv.Read(path, Labels, report);

@@ -49,6 +49,18 @@ public class TaggingReaderTests
     }
 
     [Fact]
+    public void Release_ConcatenatesTreebanksOfOneLanguage_InPathOrder()
+    {
+        Lines(dir, "UD_German-HDT/de_hdt-ud-dev.conllu", W("1", "Zwei", "NUM"));
+        Lines(dir, "UD_German-GSD/de_gsd-ud-dev.conllu", W("1", "Eins", "NUM"));
+        Lines(dir, "UD_German-GSD/de_gsd-ud-train.conllu", W("1", "Nein", "INTJ"));
+        Lines(dir, "UD_Danish-DDT/da_ddt-ud-dev.conllu", W("1", "En", "NUM"));
+        var ex = UdPos.ReadRelease(dir, "de", Split.Dev).ToList();
+        Assert.Equal(["Eins", "Zwei"], ex.Select(e => e.Words[0]));
+        Assert.Contains("fr_*-ud-dev.conllu", Assert.Throws<InvalidInputException>(() => UdPos.ReadRelease(dir, "fr", Split.Dev).ToList()).Message);
+    }
+
+    [Fact]
     public void XtremeTsv_SplitsOnBlankLines_TestHasTokensOnly()
     {
         string dev = Lines(dir, "dev-en.tsv", T("Birds", "NOUN"), T("fly", "VERB"), "", "", T("Yes", "INTJ"));
