@@ -68,6 +68,20 @@ public class TaskRegistryTests
     }
 
     [Fact]
+    public void ReaderShapeFollowsKind_AndTargetsNameTheirPredictionFiles()
+    {
+        TaskKind[] retrieval = [TaskKind.BitextMining, TaskKind.SimilaritySearch, TaskKind.QuestionRetrieval, TaskKind.EntityLinking];
+        Assert.All(TaskRegistry.All.Values, d =>
+        {
+            Assert.Equal(retrieval.Contains(d.Kind), d.Reader is RetrievalReader);
+            Assert.True(d.DefaultMaxLength > 0);
+            Assert.Equal(d.Role == TaskRole.Target, d.XtremeFolder != null && d.PredictionExtension != null);
+            if (d.Kind is TaskKind.SentenceClassification or TaskKind.PairClassification) Assert.NotEmpty(d.Labels);
+            if (d.Kind == TaskKind.MultipleChoice) Assert.InRange(d.ChoiceCount, 2, 5);
+        });
+    }
+
+    [Fact]
     public void UnknownTask_ListsKnownOnes()
     {
         var e = Assert.Throws<InvalidInputException>(() => TaskRegistry.Get("glue"));
