@@ -156,6 +156,23 @@ public sealed class TinyModelTests
         Assert.True(reference[0].allclose(c[0], rtol: 0, atol: 1e-6));
     }
 
+    [Theory]
+    [InlineData("bert")]
+    [InlineData("xlm-roberta")]
+    public void ARowWithoutRealTokensStaysFinite(string modelType)
+    {
+        // E.g. an empty choice padded away entirely: HF's finite mask attends uniformly; NaN here would poison training.
+        manual_seed(8);
+        var config = Tiny(modelType);
+        using var model = EncoderWithHead.Create(config, HeadKind.TokenClassification);
+        using var scope = NewDisposeScope();
+        var input = Batch(config) with { AttentionMask = tensor(new long[] { 1, 1, 1, 0, 0, 0, 0, 0, 0, 0 }, 2, 5) };
+        var logits = model.forward(input);
+        Assert.False(logits.isnan().any().item<bool>());
+        model.Loss(logits, tensor(new long[] { 0, 1, 2, -100, -100, -100, -100, -100, -100, -100 }, 2, 5)).backward();
+        Assert.All(model.parameters(), p => Assert.False(p.grad!.isnan().any().item<bool>()));
+    }
+
     [Fact]
     public void RobertaPositionsCountRealTokensAfterThePadIndex()
     {
