@@ -105,11 +105,14 @@ public sealed class OptimizerTests
         var options = new AdamWOptions { LearningRate = 1e-2 };
 
         using var straight = TinyClassifier(13);
+        // Copied, not re-seeded: tests run in parallel and share torch's global generator.
+        var initial = straight.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
         var straightOpt = AdamWOptimizer.Create(straight, options);
         var straightSchedule = new LinearWarmupSchedule(straightOpt, warmupSteps: 2, totalSteps: total);
         for (int step = 0; step < total; step++) Train(straight, straightOpt, straightSchedule, step);
 
-        using var first = TinyClassifier(13);
+        using var first = TinyClassifier(14);
+        WeightCopy.CopyInto(first, initial, "initial");
         var firstOpt = AdamWOptimizer.Create(first, options);
         var firstSchedule = new LinearWarmupSchedule(firstOpt, 2, total);
         for (int step = 0; step < split; step++) Train(first, firstOpt, firstSchedule, step);
