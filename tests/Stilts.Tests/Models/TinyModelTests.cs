@@ -173,6 +173,19 @@ public sealed class TinyModelTests
         Assert.All(model.parameters(), p => Assert.False(p.grad!.isnan().any().item<bool>()));
     }
 
+    [Theory]
+    [InlineData("bert", "seq-cls", HeadKind.SequenceClassification)]
+    [InlineData("xlm-roberta", "token-cls", HeadKind.TokenClassification)]
+    [InlineData("xlm-roberta", "qa", HeadKind.QuestionAnswering)]
+    [InlineData("bert", "multiple-choice", HeadKind.MultipleChoice)]
+    public void ArchitectureNamesTellTheHead(string family, string dir, HeadKind expected)
+    {
+        var config = EncoderConfig.FromFile(Path.Combine(TestPaths.TestVectors(family), dir, "config.json"));
+        Assert.Equal(expected, TaskHead.KindOf(Assert.Single(config.Architectures)));
+        Assert.Equal(HeadKind.MaskedLM, TaskHead.KindOf("XLMRobertaForMaskedLM"));
+        Assert.Null(TaskHead.KindOf(EncoderConfig.FromFile(Path.Combine(TestPaths.TestVectors(family), "config.json")).Architectures[0]));
+    }
+
     [Fact]
     public void RobertaPositionsCountRealTokensAfterThePadIndex()
     {
