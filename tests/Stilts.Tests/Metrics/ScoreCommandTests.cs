@@ -218,5 +218,11 @@ public sealed class ScoreCommandTests
         e = Assert.Throws<InvalidInputException>(() => XtremeScorer.Score(Benchmark.Xtreme, predictions, labels));
         Assert.Equal(xnli, e.Where);
         Assert.Contains("1 lines", e.Message);
+
+        File.WriteAllText(xnli, "entailment\nneutral\ncontradiction\nneutral\n");
+        string xquad = Path.Combine(predictions, "xquad", "test-th.json");
+        File.WriteAllText(xquad, """{"q1": "Big Apple", "q2": ["red", "fox"]}""");
+        e = Assert.Throws<InvalidInputException>(() => XtremeScorer.Score(Benchmark.Xtreme, predictions, labels));
+        Assert.Equal($"{xquad}: q2", e.Where);
     }
 }
