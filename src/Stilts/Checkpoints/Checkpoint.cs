@@ -147,6 +147,18 @@ public static class Checkpoint
         return new LoadReport(assigned.Keys.Concat(tied.Keys).ToList(), missing, unexpected, ignored, renamed, tied);
     }
 
+    /// <summary>
+    /// Reads the weights of an HF folder and loads them into <paramref name="model"/> (see <see cref="LoadInto"/>);
+    /// the CPU copies are freed afterwards. Errors name the folder.
+    /// </summary>
+    public static LoadReport Load(nn.Module model, string folder, LoadOptions? options = null)
+    {
+        var weights = ReadStateDict(folder, floatType: null); // copy_ converts to the module's dtype directly
+        try { return LoadInto(model, weights, options); }
+        catch (InvalidInputException e) { throw new InvalidInputException($"{folder}: {e.Where}", e.Message[(e.Where.Length + 2)..], e); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+    }
+
     /// <summary>The key itself, its legacy-renamed form, then with each base-model prefix stripped or added.</summary>
     static IEnumerable<string> Candidates(string key, IReadOnlyList<string> prefixes)
     {

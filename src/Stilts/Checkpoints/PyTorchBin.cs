@@ -68,6 +68,7 @@ public static class PyTorchBin
         if (root is not OrderedDictionary<object, object?> dict)
             throw new InvalidInputException(where, $"the pickle holds {TorchPickle.Describe(root)}, not a state dict");
 
+        var uses = dict.Values.OfType<TorchPickle.TensorRef>().GroupBy(t => t.Storage.Key).ToDictionary(g => g.Key, g => g.Count());
         var loaded = new Dictionary<string, Tensor>(StringComparer.Ordinal); // storage key -> flat storage tensor
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
@@ -82,6 +83,11 @@ public static class PyTorchBin
                     var entry = zip.GetEntry($"{prefix}data/{t.Storage.Key}")!;
                     storage = SafeTensors.FromBytes(ReadEntry(entry, entry.Length, path), t.Storage.DType, [t.Storage.Numel]);
                     loaded[t.Storage.Key] = storage;
+                }
+                if (uses[t.Storage.Key] == 1 && CoversWholeStorage(t))
+                {
+                    result[name] = storage.view(t.Size); // the usual case: no second copy of the weights
+                    continue;
                 }
                 // Copy out of the strided view so tensors that shared a storage in Python stay independent here.
                 using var view = storage.as_strided(t.Size, t.Stride, t.Offset);
@@ -117,6 +123,19 @@ public static class PyTorchBin
             if (!inside) throw new InvalidInputException(where, $"{shape} reaches past the end of storage '{t.Storage.Key}' ({t.Storage.Numel} elements)");
         }
         catch (OverflowException) { throw new InvalidInputException(where, $"{shape} overflows"); }
+    }
+
+    /// <summary>True when the view is the whole storage in row-major order (dimensions of size 1 may have any stride).</summary>
+    static bool CoversWholeStorage(TorchPickle.TensorRef t)
+    {
+        if (t.Offset != 0 || t.Size.Aggregate(1L, (a, b) => a * b) != t.Storage.Numel) return false;
+        long expected = 1;
+        for (int i = t.Size.Length - 1; i >= 0; i--)
+        {
+            if (t.Size[i] != 1 && t.Stride[i] != expected) return false;
+            expected *= t.Size[i];
+        }
+        return true;
     }
 
     static byte[] ReadEntry(ZipArchiveEntry entry, long maxBytes, string path)

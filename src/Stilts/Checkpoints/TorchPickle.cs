@@ -294,11 +294,15 @@ internal sealed class TorchPickle
 
     InvalidInputException Bad(string problem) => new(_where, $"malformed pickle: {problem}");
 
-    internal static string Describe(object? o) => o switch
+    /// <summary>A short Python-like rendering for error messages; depth-limited, since a hostile pickle can nest deeply.</summary>
+    internal static string Describe(object? o) => Describe(o, 3);
+
+    static string Describe(object? o, int depth) => o switch
     {
         null => "None",
         string s => $"'{(s.Length > 40 ? s[..40] + "..." : s)}'",
-        object?[] t => $"({string.Join(", ", t.Take(6).Select(Describe))}{(t.Length > 6 ? ", ..." : "")})",
+        object?[] when depth == 0 => "(...)",
+        object?[] t => $"({string.Join(", ", t.Take(6).Select(x => Describe(x, depth - 1)))}{(t.Length > 6 ? ", ..." : "")})",
         PyGlobal g => g.ToString(),
         long or double or bool or BigInteger => o.ToString()!,
         _ => o.GetType().Name,

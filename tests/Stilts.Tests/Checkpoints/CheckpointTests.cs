@@ -212,6 +212,23 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void SavedFolderLoadsIntoAFreshModel()
+    {
+        string dir = Path.Combine(TestPaths.NewTempDir(), "saved");
+        using var source = new TinyBase(withPooler: true);
+        Checkpoint.SaveFolder(dir, source, "{}");
+        using var target = new TinyWithHead();
+
+        var e = Assert.Throws<InvalidInputException>(() => Checkpoint.Load(target, dir));
+        Assert.StartsWith($"{dir}: checkpoint: 2 model weight(s) missing", e.Message);
+        var report = Checkpoint.Load(target, dir, new LoadOptions { AllowMissing = ["classifier.*"] });
+
+        Assert.Equal(6, report.Loaded.Count); // 5 parameters and position_ids, all under "bert."
+        Assert.Equal(["pooler.dense.bias", "pooler.dense.weight"], report.Ignored.Order());
+        Assert.Equal(source.state_dict()["dense.weight"].data<float>().ToArray(), target.state_dict()["bert.dense.weight"].data<float>().ToArray());
+    }
+
+    [Fact]
     public void SaveFolderCanShard()
     {
         string dir = Path.Combine(TestPaths.NewTempDir(), "sharded");
