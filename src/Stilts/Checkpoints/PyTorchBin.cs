@@ -23,14 +23,10 @@ public static class PyTorchBin
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         Span<byte> magic = stackalloc byte[4];
         int got = file.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
-        if (got < 4 || magic[0] != 'P' || magic[1] != 'K')
-        {
-            bool legacy = got >= 3 && magic[0] == 0x80 && magic[2] == 0x8a; // PROTO n, LONG1 <torch magic number>
-            throw new InvalidInputException(path, legacy
-                ? "legacy (pre-PyTorch 1.6) torch.save format is not supported; re-save it with a current torch.save, or convert it to safetensors"
-                : "not a PyTorch zip checkpoint (expected a zip archive holding data.pkl)");
-        }
         file.Position = 0;
+        if (got >= 3 && magic[0] == 0x80 && magic[2] == 0x8a) return ReadLegacy(file, path); // PROTO n, LONG1 <torch magic number>
+        if (got < 4 || magic[0] != 'P' || magic[1] != 'K')
+            throw new InvalidInputException(path, "not a PyTorch checkpoint (expected a zip archive holding data.pkl, or the legacy torch.save format)");
         try
         {
             using var zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: true);
@@ -68,6 +64,82 @@ public static class PyTorchBin
         if (root is not OrderedDictionary<object, object?> dict)
             throw new InvalidInputException(where, $"the pickle holds {TorchPickle.Describe(root)}, not a state dict");
 
+        return BuildTensors(dict, where, storage =>
+        {
+            var entry = zip.GetEntry($"{prefix}data/{storage.Key}")!;
+            return ReadEntry(entry, entry.Length, path);
+        });
+    }
+
+    static readonly System.Numerics.BigInteger LegacyMagic = System.Numerics.BigInteger.Parse("1950a86a20f9469cfc6c", System.Globalization.NumberStyles.HexNumber);
+
+    /// <summary>
+    /// The pre-1.6 torch.save layout: five pickles back to back (magic number, protocol 1001, sys_info, the state
+    /// dict, the sorted storage keys), then each storage in key order as [int64 element count][raw bytes].
+    /// </summary>
+    static Dictionary<string, Tensor> ReadLegacy(FileStream file, string path)
+    {
+        string where = $"{path} (legacy torch.save format)";
+        var head = new byte[Math.Min(file.Length, MaxPickleBytes)]; // the pickles are small; storages follow them
+        file.ReadExactly(head);
+        int pos = 0;
+        TorchPickle.StorageRef NoStorage(object?[] _) => throw new InvalidInputException(where, "persistent id outside the state dict");
+
+        if (TorchPickle.Load(head, ref pos, where, NoStorage) is not System.Numerics.BigInteger m || m != LegacyMagic)
+            throw new InvalidInputException(where, "wrong magic number: not a torch.save file");
+        if (TorchPickle.Load(head, ref pos, where, NoStorage) is not 1001L)
+            throw new InvalidInputException(where, "unsupported legacy protocol version (expected 1001)");
+        if (TorchPickle.Load(head, ref pos, where, NoStorage) is not OrderedDictionary<object, object?> sysInfo || !sysInfo.TryGetValue("little_endian", out var little) || little is not true)
+            throw new InvalidInputException(where, "sys_info does not say little_endian=True; only little-endian checkpoints are supported");
+
+        var storages = new Dictionary<string, TorchPickle.StorageRef>(StringComparer.Ordinal);
+        var root = TorchPickle.Load(head, ref pos, where, pid =>
+        {
+            if (pid.Length != 6 || pid[5] != null)
+                throw new InvalidInputException(where, $"persistent id {TorchPickle.Describe(pid)} is not a plain storage (storage views are not supported)");
+            var s = TorchPickle.ParseStoragePid(pid, where);
+            if (storages.TryGetValue(s.Key, out var seen) && seen != s)
+                throw new InvalidInputException(where, $"storage '{s.Key}' is declared twice with different types or sizes");
+            return storages[s.Key] = s;
+        });
+        if (root is not OrderedDictionary<object, object?> dict)
+            throw new InvalidInputException(where, $"the pickle holds {TorchPickle.Describe(root)}, not a state dict");
+        if (TorchPickle.Load(head, ref pos, where, NoStorage) is not List<object?> keys)
+            throw new InvalidInputException(where, "the storage key list is missing");
+
+        var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
+        long offset = pos;
+        Span<byte> count = stackalloc byte[8];
+        foreach (var k in keys)
+        {
+            if (k is not string key || !storages.TryGetValue(key, out var s))
+                throw new InvalidInputException(where, $"storage key list names {TorchPickle.Describe(k)}, which no tensor uses");
+            long bytes = checked(s.Numel * SafeTensors.ElementSize(s.DType));
+            if (offset + 8 + bytes > file.Length)
+                throw new InvalidInputException(where, $"storage '{key}' ({bytes} bytes at byte {offset + 8}) runs past the end of the file ({file.Length} bytes): truncated?");
+            file.Position = offset;
+            file.ReadExactly(count);
+            long declared = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(count);
+            if (declared != s.Numel)
+                throw new InvalidInputException(where, $"storage '{key}' holds {declared} elements but the pickle declares {s.Numel}");
+            offsets[key] = offset + 8;
+            offset += 8 + bytes;
+        }
+        return BuildTensors(dict, where, s =>
+        {
+            if (!offsets.TryGetValue(s.Key, out long at)) throw new InvalidInputException(where, $"storage '{s.Key}' is not in the storage key list");
+            long bytes = s.Numel * SafeTensors.ElementSize(s.DType);
+            if (bytes > Array.MaxLength) throw new InvalidInputException(where, $"storage '{s.Key}' is {bytes} bytes, more than one read allows");
+            var data = new byte[bytes];
+            file.Position = at;
+            file.ReadExactly(data);
+            return data;
+        });
+    }
+
+    /// <summary>Turns the unpickled state dict into tensors, reading each storage once through <paramref name="readStorage"/>.</summary>
+    static Dictionary<string, Tensor> BuildTensors(OrderedDictionary<object, object?> dict, string where, Func<TorchPickle.StorageRef, byte[]> readStorage)
+    {
         var uses = dict.Values.OfType<TorchPickle.TensorRef>().GroupBy(t => t.Storage.Key).ToDictionary(g => g.Key, g => g.Count());
         var loaded = new Dictionary<string, Tensor>(StringComparer.Ordinal); // storage key -> flat storage tensor
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -80,8 +152,7 @@ public static class PyTorchBin
                 CheckBounds(t, $"{where}: '{name}'");
                 if (!loaded.TryGetValue(t.Storage.Key, out var storage))
                 {
-                    var entry = zip.GetEntry($"{prefix}data/{t.Storage.Key}")!;
-                    storage = SafeTensors.FromBytes(ReadEntry(entry, entry.Length, path), t.Storage.DType, [t.Storage.Numel]);
+                    storage = SafeTensors.FromBytes(readStorage(t.Storage), t.Storage.DType, [t.Storage.Numel]);
                     loaded[t.Storage.Key] = storage;
                 }
                 if (uses[t.Storage.Key] == 1 && CoversWholeStorage(t))

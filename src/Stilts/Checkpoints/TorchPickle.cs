@@ -70,8 +70,20 @@ internal sealed class TorchPickle
     /// str → string, bytes → byte[], tuple → object?[], list → List&lt;object?&gt;, dict → OrderedDictionary.
     /// <paramref name="persistentLoad"/> turns a BINPERSID tuple into a storage (and throws if it is not one).
     /// </summary>
-    internal static object? Load(byte[] data, string where, Func<object?[], StorageRef> persistentLoad) =>
-        new TorchPickle(data, where, persistentLoad).Run();
+    internal static object? Load(byte[] data, string where, Func<object?[], StorageRef> persistentLoad)
+    {
+        int position = 0;
+        return Load(data, ref position, where, persistentLoad);
+    }
+
+    /// <summary>Unpickles the object starting at <paramref name="position"/> and moves it past the STOP opcode.</summary>
+    internal static object? Load(byte[] data, ref int position, string where, Func<object?[], StorageRef> persistentLoad)
+    {
+        var unpickler = new TorchPickle(data, where, persistentLoad) { _pos = position };
+        var result = unpickler.Run();
+        position = unpickler._pos;
+        return result;
+    }
 
     /// <summary>Reads a ('storage', StorageType, key, location, numel) persistent id, as torch's zip format writes it.</summary>
     internal static StorageRef ParseStoragePid(object?[] pid, string where)
@@ -81,7 +93,7 @@ internal sealed class TorchPickle
         if (pid[1] is not PyGlobal { Module: "torch" } type || !StorageTypes.TryGetValue(type.Name, out var dtype))
             throw new InvalidInputException(where, $"unsupported storage type {Describe(pid[1])} (expected torch.FloatStorage, HalfStorage, BFloat16Storage, LongStorage, ...)");
         if (pid[2] is not string key) throw new InvalidInputException(where, $"storage key {Describe(pid[2])} is not a string");
-        if (pid[4] is not long numel || numel < 0) throw new InvalidInputException(where, $"storage '{key}' has an invalid element count {Describe(pid[4])}");
+        if (pid[4] is not long numel || numel < 0 || numel > long.MaxValue / 8) throw new InvalidInputException(where, $"storage '{key}' has an invalid element count {Describe(pid[4])}");
         return new StorageRef(key, dtype, numel);
     }
 

@@ -177,12 +177,39 @@ public sealed class PyTorchBinTests
     }
 
     [Fact]
-    public void LegacyFormatGetsAClearError()
+    public void LegacyFormatIsReadWithTheSameChecks()
     {
         string path = Path.Combine(TestPaths.NewTempDir(), "pytorch_model.bin");
-        // Pre-1.6 torch.save starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes.
-        File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-        Assert.Contains("legacy (pre-PyTorch 1.6)", Assert.Throws<InvalidInputException>(() => PyTorchBin.Read(path)).Message);
+        var tensors = new[]
+        {
+            new FixtureTensor("w", "140201", "FloatStorage", 6, 0, [3, 2], [1, 3]),
+            new FixtureTensor("w.shared", "140201", "FloatStorage", 6, 3, [3], [1]),
+            new FixtureTensor("h", "139999", "HalfStorage", 2, 0, [2], [1]),
+        };
+        var storages = new Dictionary<string, byte[]> { ["140201"] = Floats(1, 2, 3, 4, 5, 6), ["139999"] = Halves(-2, 0.25f) };
+        var bytes = LegacyFile(tensors, storages);
+        File.WriteAllBytes(path, bytes);
+
+        var sd = PyTorchBin.Read(path);
+
+        Assert.Equal(new float[] { 1, 4, 2, 5, 3, 6 }, sd["w"].data<float>().ToArray());
+        Assert.Equal(new float[] { 4, 5, 6 }, sd["w.shared"].data<float>().ToArray());
+        Assert.Equal(new float[] { -2, 0.25f }, sd["h"].to_type(ScalarType.Float32).data<float>().ToArray());
+
+        File.WriteAllBytes(path, bytes[..^4]);
+        Assert.Contains("storage '140201' (24 bytes", Assert.Throws<InvalidInputException>(() => PyTorchBin.Read(path)).Message);
+
+        var outOfBounds = new[] { tensors[0] with { Size = [4, 2] } };
+        File.WriteAllBytes(path, LegacyFile(outOfBounds, new Dictionary<string, byte[]> { ["140201"] = Floats(1, 2, 3, 4, 5, 6) }));
+        Assert.Contains("reaches past the end of storage '140201'", Assert.Throws<InvalidInputException>(() => PyTorchBin.Read(path)).Message);
+    }
+
+    [Fact]
+    public void NeitherZipNorLegacyIsRefused()
+    {
+        string path = Path.Combine(TestPaths.NewTempDir(), "pytorch_model.bin");
+        File.WriteAllText(path, "version https://git-lfs.github.com/spec/v1\n");
+        Assert.Contains("not a PyTorch checkpoint", Assert.Throws<InvalidInputException>(() => PyTorchBin.Read(path)).Message);
     }
 
     [Fact]

@@ -70,7 +70,8 @@ sealed record FixtureTensor(string Name, string StorageKey, string StorageType, 
 /// <summary>Writes torch.save-style zip checkpoints, opcode for opcode what PyTorch's pickler emits for a state dict.</summary>
 static class TorchZipFixture
 {
-    public static byte[] StateDictPickle(IEnumerable<FixtureTensor> tensors)
+    /// <summary>The state-dict pickle; <paramref name="legacy"/> adds the view_metadata None of the pre-1.6 persistent ids.</summary>
+    public static byte[] StateDictPickle(IEnumerable<FixtureTensor> tensors, bool legacy = false)
     {
         var p = new PickleWriter().Proto().Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark();
         foreach (var t in tensors)
@@ -78,7 +79,9 @@ static class TorchZipFixture
             p.Str(t.Name);
             if (t.AsParameter) p.Global("torch._utils", "_rebuild_parameter").Mark();
             p.Global("torch._utils", "_rebuild_tensor_v2").Mark()
-                .Mark().Str("storage").Global("torch", t.StorageType).Str(t.StorageKey).Str("cpu").Int(t.StorageNumel).Tuple().PersId()
+                .Mark().Str("storage").Global("torch", t.StorageType).Str(t.StorageKey).Str("cpu").Int(t.StorageNumel);
+            if (legacy) p.Op('N');
+            p.Tuple().PersId()
                 .Int(t.Offset).Ints(t.Size).Ints(t.Stride).False()
                 .Global("collections", "OrderedDict").EmptyTuple().Reduce()
                 .Tuple().Reduce();
@@ -88,6 +91,32 @@ static class TorchZipFixture
         // state_dict() carries a _metadata attribute, which the pickle restores with BUILD.
         p.EmptyDict().Str("_metadata").EmptyDict().SetItem().Build();
         return p.Stop().ToArray();
+    }
+
+    /// <summary>
+    /// A pre-1.6 torch.save file: pickles of the magic number, protocol 1001, sys_info, the state dict and the sorted
+    /// storage keys, then every storage as [int64 element count][raw bytes].
+    /// </summary>
+    public static byte[] LegacyFile(IReadOnlyList<FixtureTensor> tensors, IReadOnlyDictionary<string, byte[]> storages)
+    {
+        var s = new MemoryStream();
+        s.Write(new PickleWriter().Proto().Raw(0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).Stop().ToArray());
+        s.Write(new PickleWriter().Proto().Int(1001).Stop().ToArray());
+        s.Write(new PickleWriter().Proto().EmptyDict().Mark()
+            .Str("protocol_version").Int(1001).Str("little_endian").Raw(0x88)
+            .Str("type_sizes").EmptyDict().Mark().Str("short").Int(2).Str("int").Int(4).Str("long").Int(4).SetItems()
+            .SetItems().Stop().ToArray());
+        s.Write(StateDictPickle(tensors, legacy: true));
+        var keys = storages.Keys.Order(StringComparer.Ordinal).ToList();
+        var list = new PickleWriter().Proto().Op(']').Mark();
+        foreach (var k in keys) list.Str(k);
+        s.Write(list.Op('e').Stop().ToArray());
+        foreach (var k in keys)
+        {
+            s.Write(Longs(tensors.First(t => t.StorageKey == k).StorageNumel));
+            s.Write(storages[k]);
+        }
+        return s.ToArray();
     }
 
     /// <summary>A zip with folder/data.pkl, folder/data/&lt;key&gt; per storage, version and byteorder entries.</summary>
