@@ -47,20 +47,28 @@ public static class Checkpoint
     {
         var weightMap = ReadWeightMap(indexPath);
         string dir = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
+        var shards = weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var absent = shards.Where(s => !File.Exists(Path.Combine(dir, s))).ToList();
+        if (absent.Count > 0) // before reading gigabytes of the others
+            throw new InvalidInputException(indexPath, $"shard(s) named in weight_map are missing from {dir}: {string.Join(", ", absent)}");
+
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var source = new Dictionary<string, string>(StringComparer.Ordinal); // tensor -> the shard it was read from
         try
         {
-            foreach (var shard in weightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            foreach (var shard in shards)
             {
-                string shardPath = Path.Combine(dir, shard);
-                if (!File.Exists(shardPath)) throw new InvalidInputException(indexPath, $"shard '{shard}' named in weight_map is missing ({shardPath})");
-                foreach (var (name, t) in readShard(shardPath))
+                var part = readShard(Path.Combine(dir, shard));
+                if (part.Keys.FirstOrDefault(result.ContainsKey) is { } twice)
                 {
-                    if (!result.TryAdd(name, t)) { t.Dispose(); throw new InvalidInputException(shardPath, $"tensor '{name}' is also in another shard"); }
+                    foreach (var t in part.Values) t.Dispose();
+                    throw new InvalidInputException(Path.Combine(dir, shard), $"tensor '{twice}' is also in shard '{source[twice]}'");
                 }
+                foreach (var (name, t) in part) { result[name] = t; source[name] = shard; }
             }
             foreach (var (name, shard) in weightMap)
-                if (!result.ContainsKey(name)) throw new InvalidInputException(indexPath, $"weight_map puts '{name}' in shard '{shard}', which does not hold it");
+                if (!source.TryGetValue(name, out var actual) || actual != shard)
+                    throw new InvalidInputException(indexPath, $"weight_map puts '{name}' in shard '{shard}', which does not hold it");
         }
         catch
         {
@@ -207,7 +215,8 @@ public static class Checkpoint
             // Swap the finished folder in: the old one (if any) is moved aside first, then dropped.
             string? old = null;
             if (Directory.Exists(full)) { old = $"{full}.old-{Guid.NewGuid():N}"; Directory.Move(full, old); }
-            Directory.Move(tmp, full);
+            try { Directory.Move(tmp, full); }
+            catch when (old != null) { Directory.Move(old, full); throw; } // put the last good folder back
             if (old != null) Directory.Delete(old, recursive: true);
         }
         catch

@@ -35,6 +35,7 @@ public sealed record CheckpointFolder(string Directory, WeightFormat Format, str
     public static CheckpointFolder Resolve(string path)
     {
         string dir = Path.GetFullPath(path);
+        if (File.Exists(dir)) throw new InvalidInputException(path, "is a file; expected the checkpoint folder that holds it");
         if (!System.IO.Directory.Exists(dir)) throw new InvalidInputException(path, "checkpoint folder not found");
         if (TryWeights(dir) is { } direct) return direct;
 

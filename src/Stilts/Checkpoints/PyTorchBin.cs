@@ -13,7 +13,7 @@ namespace Stilts.Checkpoints;
 /// </summary>
 public static class PyTorchBin
 {
-    const long MaxPickleBytes = 256L << 20; // a state-dict pickle is kilobytes; anything this big is not one
+    const long MaxPickleBytes = 64L << 20; // a state-dict pickle is ~200 bytes per tensor; anything this big is not one
     const long MaxInflation = 1100; // deflate cannot expand more than ~1032:1, so a larger claim is a zip bomb
 
     /// <summary>Reads every tensor onto the CPU in its stored dtype, as contiguous tensors that own their memory.</summary>

@@ -46,6 +46,7 @@ internal sealed class TorchPickle
     // Caps that keep a hostile pickle from growing memory beyond a small multiple of its own size.
     const int MaxMemo = 1 << 22;
     const int MaxStack = 1 << 22;
+    const int MaxPushes = 1 << 23; // a state dict pushes ~30 objects per tensor; this bounds what a pickle can build
     const int MaxLongBytes = 64;
 
     sealed class Mark { public static readonly Mark Instance = new(); }
@@ -57,6 +58,7 @@ internal sealed class TorchPickle
     readonly List<int> _marks = [];
     readonly Dictionary<long, object?> _memo = [];
     int _pos;
+    int _pushes;
 
     TorchPickle(byte[] data, string where, Func<object?[], StorageRef> persistentLoad)
     {
@@ -230,6 +232,7 @@ internal sealed class TorchPickle
     void Push(object? o)
     {
         if (_stack.Count >= MaxStack) throw Bad($"more than {MaxStack} objects on the stack");
+        if (++_pushes > MaxPushes) throw Bad($"more than {MaxPushes} objects built");
         _stack.Add(o);
     }
 
