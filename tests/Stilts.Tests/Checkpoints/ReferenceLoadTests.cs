@@ -61,4 +61,21 @@ public sealed class ReferenceLoadTests
         foreach (var (key, t) in model.state_dict())
             Assert.True(expected[key].bytes.SequenceEqual(t.bytes), key);
     }
+
+    [Fact]
+    public void Mt5SafetensorsFillTheTiedEmbeddingsFromShared()
+    {
+        // model.safetensors holds only shared.weight; the .bin (and the model) also have encoder/decoder.embed_tokens.
+        string mt5 = TestPaths.TestVectors("mt5");
+        var fromBin = PyTorchBin.Read(Path.Combine(mt5, "pytorch_model.bin"));
+        using var model = new KeyedModule(fromBin.Select(kv => (kv.Key, kv.Value.shape)));
+        var tied = new Dictionary<string, string> { ["encoder.embed_tokens.weight"] = "shared.weight", ["decoder.embed_tokens.weight"] = "shared.weight" };
+
+        var report = Checkpoint.LoadInto(model, SafeTensors.Read(Path.Combine(mt5, "model.safetensors")), new LoadOptions { Tied = tied });
+
+        Assert.Equal(tied, report.Tied);
+        Assert.Empty(report.Missing);
+        foreach (var (key, t) in model.state_dict())
+            Assert.True(fromBin[key].bytes.SequenceEqual(t.bytes), key);
+    }
 }
