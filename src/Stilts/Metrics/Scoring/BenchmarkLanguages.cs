@@ -1,3 +1,5 @@
+using Stilts.Tasks;
+
 namespace Stilts.Metrics.Scoring;
 
 public enum Benchmark { Xtreme, XtremeR }
@@ -39,47 +41,37 @@ public sealed record BenchmarkTask(string Name, TaskFormat Format, IReadOnlyList
 }
 
 /// <summary>
-/// Task → languages of XTREME and XTREME-R, copied as data from xtreme evaluate.py (XTREME_TASK2LANGS /
-/// XTREME_R_TASK2LANGS), in that file's order, which is also the order the per-language averages are summed in.
-/// LAReQA's list is empty there; we use the 11 XQuAD-R languages so the XTREME-R overall can include it.
+/// The tasks of XTREME and XTREME-R as xtreme's evaluate.py scores them (XTREME_TASK2LANGS / XTREME_R_TASK2LANGS),
+/// with the language lists of the task library (<see cref="Stilts.Tasks.Languages"/>). LAReQA's list is empty in
+/// evaluate.py; we use the 11 XQuAD-R languages so the XTREME-R overall can include it.
 /// </summary>
 public static class BenchmarkLanguages
 {
-    static string[] L(string csv) => csv.Split(',');
-
-    static readonly string[] Xnli = L("ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh");
-    static readonly string[] Mlqa = L("en,es,de,ar,hi,vi,zh");
-    static readonly string[] Tydiqa = L("en,ar,bn,fi,id,ko,ru,sw,te");
-    static readonly string[] PanxXtreme = L("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu");
-    static readonly string[] UdposXtreme = L("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh");
-    static readonly string[] TatoebaXtreme = L("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu");
-    static readonly string[] XquadXtreme = L("en,es,de,el,ru,tr,ar,vi,th,zh,hi");
-
     public static IReadOnlyList<BenchmarkTask> Xtreme { get; } =
     [
-        new("pawsx", TaskFormat.Classification, L("de,en,es,fr,ja,ko,zh")),
-        new("xnli", TaskFormat.Classification, Xnli),
-        new("panx", TaskFormat.Tagging, PanxXtreme),
-        new("udpos", TaskFormat.Tagging, UdposXtreme),
-        new("bucc2018", TaskFormat.BitextPairs, L("de,fr,ru,zh")),
-        new("tatoeba", TaskFormat.Tatoeba, TatoebaXtreme),
-        new("xquad", TaskFormat.SquadQa, XquadXtreme),
-        new("mlqa", TaskFormat.MlqaQa, Mlqa),
-        new("tydiqa", TaskFormat.SquadQa, Tydiqa),
+        new("pawsx", TaskFormat.Classification, Languages.PawsX),
+        new("xnli", TaskFormat.Classification, Languages.Xnli),
+        new("panx", TaskFormat.Tagging, Languages.PanX),
+        new("udpos", TaskFormat.Tagging, Languages.UdPos),
+        new("bucc2018", TaskFormat.BitextPairs, Languages.Bucc),
+        new("tatoeba", TaskFormat.Tatoeba, Languages.Tatoeba),
+        new("xquad", TaskFormat.SquadQa, Languages.XQuad),
+        new("mlqa", TaskFormat.MlqaQa, Languages.Mlqa),
+        new("tydiqa", TaskFormat.SquadQa, Languages.TydiQa),
     ];
 
     public static IReadOnlyList<BenchmarkTask> XtremeR { get; } =
     [
-        new("xnli", TaskFormat.Classification, Xnli),
-        new("panx", TaskFormat.Tagging, [.. PanxXtreme, .. L("qu,pl,uk,az,lt,pa,gu,ro")]),
-        new("udpos", TaskFormat.Tagging, [.. UdposXtreme, .. L("lt,pl,uk,wo,ro")]),
-        new("tatoeba", TaskFormat.Tatoeba, [.. TatoebaXtreme, .. L("az,lt,pl,uk,ro")]),
-        new("xcopa", TaskFormat.Xcopa, L("et,ht,id,it,qu,sw,ta,th,tr,vi,zh")),
-        new("lareqa", TaskFormat.Lareqa, XquadXtreme),
-        new("mewslix", TaskFormat.MewsliX, L("ar,de,en,es,fa,ja,pl,ro,ta,tr,uk")),
-        new("xquad", TaskFormat.SquadQa, [.. XquadXtreme, "ro"]),
-        new("mlqa", TaskFormat.MlqaQa, Mlqa),
-        new("tydiqa", TaskFormat.SquadQa, Tydiqa),
+        new("xnli", TaskFormat.Classification, Languages.Xnli),
+        new("panx", TaskFormat.Tagging, Languages.PanXR),
+        new("udpos", TaskFormat.Tagging, Languages.UdPosR),
+        new("tatoeba", TaskFormat.Tatoeba, Languages.TatoebaR),
+        new("xcopa", TaskFormat.Xcopa, Languages.XCopa),
+        new("lareqa", TaskFormat.Lareqa, Languages.LaReqa),
+        new("mewslix", TaskFormat.MewsliX, Languages.MewsliX),
+        new("xquad", TaskFormat.SquadQa, Languages.XQuadR),
+        new("mlqa", TaskFormat.MlqaQa, Languages.Mlqa),
+        new("tydiqa", TaskFormat.SquadQa, Languages.TydiQa),
     ];
 
     public static IReadOnlyList<BenchmarkTask> Tasks(Benchmark benchmark) => benchmark switch
