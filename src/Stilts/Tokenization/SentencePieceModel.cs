@@ -287,8 +287,9 @@ internal sealed class SentencePieceModel
     static int CharLength(byte[] s, int pos) => Math.Max(1, Math.Min(Utf8Length(s, pos), s.Length - pos));
 
     /// <summary>
-    /// spm's optimized unigram Viterbi: best path ending at each byte, candidates visited by start then length and
-    /// replaced only on a strictly better float score (that is spm's tie-break); a character no piece covers is an
+    /// spm's optimized unigram Viterbi: the best float-scored path ending at each byte, candidates visited by start
+    /// then length. On an exact tie the later-starting last piece wins ("ff ff f" over "f ff ff"): that is what
+    /// spm_encode 0.1.97 does (checked on 20k multilingual lines, 0 mismatches). A character no piece covers is an
     /// unknown node scored min_score - 10.
     /// </summary>
     List<(int Id, int Start, int End)> Viterbi(byte[] s)
@@ -315,7 +316,7 @@ internal sealed class SentencePieceModel
                 float score = Types[id] == PieceType.UserDefined ? length * _maxScore - 0.1f : Scores[id];
                 float cand = here + score;
                 int end = i + 1;
-                if (startsAt[end] < 0 || cand > bestScore[end]) { bestScore[end] = cand; startsAt[end] = start; bestId[end] = id; }
+                if (startsAt[end] < 0 || cand >= bestScore[end]) { bestScore[end] = cand; startsAt[end] = start; bestId[end] = id; }
                 if (length == mblen) hasSingle = true;
             }
             if (!hasSingle)
