@@ -143,11 +143,13 @@ public sealed class BertWordPieceTokenizer : TextTokenizer
     // one-character full mapping .NET's simple mapping lacks is İ -> i + U+0307.
     static string Lower(Rune rune) => rune.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(rune).ToString();
 
+    // HF _run_strip_accents: NFD, then drop every Mn. Per character is enough since the marks are dropped anyway.
     static string StripAccents(string s)
     {
-        string d = s.Normalize(NormalizationForm.FormD);
-        var sb = new StringBuilder(d.Length);
-        foreach (char c in d) if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) sb.Append(c);
+        var sb = new StringBuilder(s.Length);
+        foreach (var rune in s.EnumerateRunes())
+            foreach (var part in UnicodeDecomposition.Nfd(rune.Value).EnumerateRunes())
+                if (Rune.GetUnicodeCategory(part) != UnicodeCategory.NonSpacingMark) sb.Append(part.ToString());
         return sb.ToString();
     }
 

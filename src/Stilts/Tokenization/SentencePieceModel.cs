@@ -120,7 +120,7 @@ internal sealed class SentencePieceModel
                 else top.Skip(wire);
             }
         }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException)
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
         {
             throw new InvalidInputException(path, "not a valid SentencePiece model (protobuf parse failed)", ex);
         }
