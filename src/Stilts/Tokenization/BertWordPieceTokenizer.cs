@@ -153,7 +153,9 @@ public sealed class BertWordPieceTokenizer : TextTokenizer
         return sb.ToString();
     }
 
-    static bool IsWhitespace(int cp, UnicodeCategory cat) => cp is ' ' or '\t' or '\n' or '\r' || cat == UnicodeCategory.SpaceSeparator;
+    // HF's _is_whitespace turns \t \n \r and Zs into spaces; the str.split() after it also splits on Zl and Zp.
+    static bool IsWhitespace(int cp, UnicodeCategory cat) => cp is ' ' or '\t' or '\n' or '\r'
+        || cat is UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     // HF _is_control: \t \n \r are whitespace; any other C* category (Cc, Cf, Cs, Co, Cn) is removed.
     static bool IsControl(int cp, UnicodeCategory cat) => cp is not ('\t' or '\n' or '\r') && cat is UnicodeCategory.Control
