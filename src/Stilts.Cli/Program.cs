@@ -7,6 +7,9 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("Stilts: intermediate-task transfer learning for cross-lingual NLP");
+        root.Subcommands.Add(Commands.InfoCommand.Create());
+        root.Subcommands.Add(Commands.TokenizeCommand.Create());
+        root.Subcommands.Add(Commands.EncodeCommand.Create());
         root.Subcommands.Add(Commands.DownloadCommand.Create());
         root.Subcommands.Add(Commands.ScoreCommand.Create());
         return root.Parse(args).Invoke();

@@ -50,6 +50,20 @@ public sealed record CheckpointFolder(string Directory, WeightFormat Format, str
             "and for an HF cache layout (refs/main naming a snapshots/<revision> folder holding one of them)");
     }
 
+    /// <summary>
+    /// The folder that holds a checkpoint's files (the snapshot of an HF cache layout, else the folder itself),
+    /// without requiring weights there: what tokenizer-only commands need.
+    /// </summary>
+    public static string ResolveDirectory(string path)
+    {
+        string dir = Path.GetFullPath(path);
+        if (!System.IO.Directory.Exists(dir)) throw new InvalidInputException(path, "folder not found");
+        string snapshots = Path.Combine(dir, "snapshots");
+        if (!File.Exists(Path.Combine(dir, "config.json")) && System.IO.Directory.Exists(snapshots) && PickSnapshot(dir, snapshots) is { } snapshot)
+            return snapshot;
+        return dir;
+    }
+
     static CheckpointFolder? TryWeights(string dir)
     {
         foreach (var (file, format) in Candidates)

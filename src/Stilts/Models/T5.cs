@@ -510,11 +510,10 @@ public sealed class T5ForConditionalGeneration : nn.Module
     /// <summary>Loads config.json and model.safetensors from an HF checkpoint folder; returns the model in eval mode.</summary>
     public static T5ForConditionalGeneration FromPretrained(string directory)
     {
-        var config = T5Config.FromFile(Path.Combine(directory, "config.json"));
-        var model = new T5ForConditionalGeneration(config);
-        string weights = Path.Combine(directory, "model.safetensors");
-        var tensors = SafeTensors.Read(weights);
-        try { model.LoadWeights(tensors, weights); }
+        var folder = CheckpointFolder.Resolve(directory);
+        var model = new T5ForConditionalGeneration(T5Config.FromFile(folder.ConfigPath));
+        var tensors = Checkpoint.ReadStateDict(folder.Directory, floatType: null);
+        try { model.LoadWeights(tensors, folder.WeightsFile); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         model.eval();
         return model;
@@ -654,10 +653,10 @@ public sealed class T5EncoderModel : nn.Module
     /// <summary>Loads config.json and the encoder part of model.safetensors; returns the model in eval mode.</summary>
     public static T5EncoderModel FromPretrained(string directory)
     {
-        var model = new T5EncoderModel(T5Config.FromFile(Path.Combine(directory, "config.json")));
-        string weights = Path.Combine(directory, "model.safetensors");
-        var tensors = SafeTensors.Read(weights);
-        try { model.LoadWeights(tensors, weights); }
+        var folder = CheckpointFolder.Resolve(directory);
+        var model = new T5EncoderModel(T5Config.FromFile(folder.ConfigPath));
+        var tensors = Checkpoint.ReadStateDict(folder.Directory, floatType: null);
+        try { model.LoadWeights(tensors, folder.WeightsFile); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         model.eval();
         return model;
@@ -718,30 +717,25 @@ static class T5Weights
     }
 
     /// <summary>
-    /// Copies tensors into same-named parameters; aliases map tied duplicates onto their parameter, and keys that
-    /// <paramref name="ignore"/> accepts are skipped (the decoder when only the encoder is wanted).
+    /// Loads HF-named tensors through the shared strict loader. The checkpoint's tied duplicates
+    /// (embed_tokens, and lm_head when tied) map onto <c>shared.weight</c>; keys <paramref name="ignore"/> accepts are
+    /// skipped (the decoder when only the encoder is wanted). Unlike HF, any other unknown key is an error: a T5
+    /// checkpoint with extra tensors is a different architecture, not a head to drop.
     /// </summary>
-    public static void CopyByName(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors,
+    public static LoadReport CopyByName(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors,
         IReadOnlyDictionary<string, string> aliases, string source, Func<string, bool>? ignore = null)
     {
-        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        var found = new Dictionary<string, Tensor>();
+        var own = model.state_dict().Keys.ToHashSet();
+        // A checkpoint that only has an alias (e.g. encoder.embed_tokens.weight without shared.weight) still loads.
+        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, tensor) in tensors.OrderBy(kv => aliases.ContainsKey(kv.Key))) // real names win over aliases
         {
             if (ignore?.Invoke(key) == true) continue;
-            string target = aliases.TryGetValue(key, out var a) ? a : key;
-            if (!parameters.ContainsKey(target)) throw new InvalidInputException($"{source}: {key}", "unexpected tensor: the model has no such parameter");
-            found.TryAdd(target, tensor);
+            string target = aliases.TryGetValue(key, out var a) && !own.Contains(key) ? a : key;
+            if (!own.Contains(target)) throw new InvalidInputException($"{source}: {key}", "unexpected tensor: the model has no such parameter");
+            renamed.TryAdd(target, tensor);
         }
-        var missing = parameters.Keys.Where(k => !found.ContainsKey(k)).ToList();
-        if (missing.Count > 0) throw new InvalidInputException(source, $"missing tensors: {string.Join(", ", missing)}");
-        using var noGrad = no_grad();
-        foreach (var (name, p) in parameters)
-        {
-            var t = found[name];
-            if (!t.shape.SequenceEqual(p.shape))
-                throw new InvalidInputException($"{source}: {name}", $"shape [{string.Join(", ", t.shape)}] but the model expects [{string.Join(", ", p.shape)}]");
-            p.copy_(t);
-        }
+        try { return Checkpoint.LoadInto(model, renamed, new LoadOptions { BaseModelPrefix = "" }); }
+        catch (InvalidInputException e) { throw new InvalidInputException($"{source}: {e.Where}", e.Message[(e.Where.Length + 2)..], e); }
     }
 }
