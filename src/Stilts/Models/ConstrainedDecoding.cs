@@ -78,10 +78,17 @@ public static class ConstrainedDecoding
     /// Returns (B, 1 + steps) ids like Generate: decoder start first, pad after eos.
     /// </summary>
     public static Tensor Generate(T5ForConditionalGeneration model, Tensor inputIds, Tensor? attentionMask, SequenceTrie allowed, int? maxNewTokens = null) =>
-        model.Generate(inputIds, attentionMask, maxNewTokens ?? allowed.MaxLength, TrieProcessor(allowed, model.Config.EosTokenId));
+        model.Generate(inputIds, attentionMask, maxNewTokens ?? allowed.MaxLength, TrieProcessor(_ => allowed, model.Config.EosTokenId));
 
-    /// <summary>The logits hook: rows still decoding may only take ids that continue a sequence of the trie.</summary>
-    public static Func<Tensor, Tensor, Tensor> TrieProcessor(SequenceTrie trie, int eosId) => (sequence, logits) =>
+    /// <summary>As above with one trie per row (e.g. each multiple-choice example's own choices).</summary>
+    public static Tensor Generate(T5ForConditionalGeneration model, Tensor inputIds, Tensor? attentionMask, IReadOnlyList<SequenceTrie> allowedPerRow, int? maxNewTokens = null)
+    {
+        if (allowedPerRow.Count != inputIds.size(0)) throw new ArgumentException("one trie per input row", nameof(allowedPerRow));
+        return model.Generate(inputIds, attentionMask, maxNewTokens ?? allowedPerRow.Max(t => t.MaxLength), TrieProcessor(row => allowedPerRow[row], model.Config.EosTokenId));
+    }
+
+    /// <summary>The logits hook: rows still decoding may only take ids that continue a sequence of their row's trie.</summary>
+    public static Func<Tensor, Tensor, Tensor> TrieProcessor(Func<int, SequenceTrie> trieOfRow, int eosId) => (sequence, logits) =>
     {
         // The ids so far are few (label strings are short), so the trie walk runs on the host.
         long batch = sequence.size(0), width = sequence.size(1);
@@ -97,7 +104,7 @@ public static class ConstrainedDecoding
                 for (long v = 0; v < vocab; v++) allowedMask[row * vocab + v] = true;
                 continue;
             }
-            var next = trie.Next(generated);
+            var next = trieOfRow((int)row).Next(generated);
             if (next.Count == 0) next = [eosId];
             foreach (int id in next)
                 if (id >= 0 && id < vocab) allowedMask[row * vocab + id] = true;
