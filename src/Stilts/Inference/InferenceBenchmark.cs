@@ -149,7 +149,7 @@ public static class InferenceBenchmark
         return sb.ToString();
     }
 
-    /// <summary>The table as a JSON document with what was measured alongside the rows.</summary>
+    /// <summary>The table as a JSON document (snake_case names, as the CSV columns) with what was measured alongside the rows.</summary>
     public static string ToJson(string model, string task, string family, string device, IEnumerable<LatencyResult> rows) =>
-        JsonSerializer.Serialize(new { model, task, family, device, results = rows }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        JsonSerializer.Serialize(new { model, task, family, device, results = rows }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
 }

@@ -75,6 +75,17 @@ public sealed class InferenceBenchmarkTests
     }
 
     [Fact]
+    public void RealXlmRobertaCheckpointLoadsAndIsMeasured()
+    {
+        string dir = TestPaths.TestVectors("xlm-roberta");
+        using var encoder = InferenceBenchmark.LoadEncoder(dir);
+        Assert.Equal(EncoderFamily.Roberta, encoder.Config.Family);
+        var rows = InferenceBenchmark.Run(encoder, Small with { BatchSizes = [2], Iterations = 3 });
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.True(r.IsConsistent(1e-9), r.ToString()));
+    }
+
+    [Fact]
     public void CommandWritesTheTableAndStoresRowsInTheStudy()
     {
         string dir = TinyT5(), work = TestPaths.NewTempDir("bench");
@@ -95,7 +106,7 @@ public sealed class InferenceBenchmarkTests
         Assert.Equal(0, BenchCommand.RunInference(new BenchCommand.InferenceArgs(dir, "xnli", "2", "8", DeviceChoice.Cpu, 2, 0, 3, json, null, null, null, null)));
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal("EncoderDecoder", doc.RootElement.GetProperty("family").GetString());
-        Assert.Equal(2, doc.RootElement.GetProperty("results")[0].GetProperty("GenerationLength").GetInt32());
+        Assert.Equal(2, doc.RootElement.GetProperty("results")[0].GetProperty("generation_length").GetInt32());
     }
 
     [Fact]
