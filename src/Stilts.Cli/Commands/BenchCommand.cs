@@ -26,21 +26,22 @@ public static class BenchCommand
         var study = new Option<string?>("--study") { Description = "Study name the rows are stored under (with --results)" };
         var runKey = new Option<string?>("--run-key") { Description = "Run of the study that produced the checkpoint (with --results)" };
         var name = new Option<string?>("--name") { Description = "Model name in the rows (default: the folder name)" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
 
         var inference = new Command("inference", "Warmup, then p50/p95/p99 latency, examples/s, tokens/s and peak memory per batch size and length")
         {
-            model, task, batchSizes, seqLens, device, genLen, warmup, iterations, output, results, study, runKey, name,
+            model, task, batchSizes, seqLens, device, genLen, warmup, iterations, output, results, study, runKey, name, threads,
         };
         inference.SetAction(parse => RunInference(new InferenceArgs(
             parse.GetValue(model)!, parse.GetValue(task)!, parse.GetValue(batchSizes)!, parse.GetValue(seqLens)!, parse.GetValue(device),
             parse.GetValue(genLen), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(output), parse.GetValue(results),
-            parse.GetValue(study), parse.GetValue(runKey), parse.GetValue(name))));
+            parse.GetValue(study), parse.GetValue(runKey), parse.GetValue(name), parse.GetValue(threads))));
         return new Command("bench", "Benchmarks") { inference };
     }
 
     public sealed record InferenceArgs(
         string Model, string Task, string BatchSizes, string SeqLens, DeviceChoice Device, int GenerationLength,
-        int Warmup, int Iterations, string? Output, string? Results, string? Study, string? RunKey, string? Name);
+        int Warmup, int Iterations, string? Output, string? Results, string? Study, string? RunKey, string? Name, int? Threads = null);
 
     public static int RunInference(InferenceArgs a)
     {
@@ -51,7 +52,7 @@ public static class BenchCommand
             var options = new InferenceBenchOptions
             {
                 BatchSizes = ParseList("--batch-sizes", a.BatchSizes), SeqLens = ParseList("--seq-lens", a.SeqLens), Device = a.Device,
-                GenerationLength = a.GenerationLength, Warmup = a.Warmup, Iterations = a.Iterations,
+                GenerationLength = a.GenerationLength, Warmup = a.Warmup, Iterations = a.Iterations, Threads = a.Threads,
             };
             var family = InferenceBenchmark.DetectFamily(a.Model);
             var rows = InferenceBenchmark.Run(a.Model, options, line => Console.Error.WriteLine(line));

@@ -23,6 +23,8 @@ public sealed record InferenceBenchOptions
     public int Iterations { get; init; } = 20;
     public DeviceChoice Device { get; init; } = DeviceChoice.Cpu;
     public int Seed { get; init; } = 1234;
+    /// <summary>libtorch intra-op threads for the run (null = its default); fix it to compare CPU figures across machines.</summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>
@@ -119,6 +121,11 @@ public static class InferenceBenchmark
         if (options.BatchSizes.Count == 0 || options.SeqLens.Count == 0) throw new InvalidInputException("--batch-sizes/--seq-lens", "give at least one value each");
         if (options.BatchSizes.Concat(options.SeqLens).Any(v => v < 1)) throw new InvalidInputException("--batch-sizes/--seq-lens", "values must be positive");
         if (options.Iterations < 1 || options.Warmup < 0) throw new InvalidInputException("iterations", "need at least one timed iteration and a non-negative warmup");
+        if (options.Threads is int threads)
+        {
+            if (threads < 1) throw new InvalidInputException("--threads", $"expected a positive number, got {threads}");
+            set_num_threads(threads);
+        }
         var device = Placement.Resolve(options.Device);
         var generator = new Generator((ulong)options.Seed);
         var results = new List<LatencyResult>();

@@ -130,6 +130,16 @@ public sealed class ConstrainedDecodingTests(Mt5Checkpoint mt5) : IClassFixture<
     }
 
     [Fact]
+    public void EntityWordsAreMatchedAsTheTokenizerSpellsThem()
+    {
+        // mT5's SentencePiece generates NFKC text: a full-width word of the sentence comes back in ASCII.
+        var panx = Verbalizer.For(TaskRegistry.Get("panx"));
+        string[] words = ["in", "Ｐａｒｉｓ"];
+        Assert.Equal(["O", "O"], TextToTextDecoder.EntityTags(panx, words, "LOC: Paris"));
+        Assert.Equal(["O", "B-LOC"], TextToTextDecoder.EntityTags(panx, words, "LOC: Paris", TextToTextDecoder.RoundTrip(mt5.Tokenizer)));
+    }
+
+    [Fact]
     public void SuppressingEosForcesTheFullLength()
     {
         var (ids, mask) = TextToTextFeaturizer.EncodeTexts(mt5.Tokenizer, Inputs, 64);

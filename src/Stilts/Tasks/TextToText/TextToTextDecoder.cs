@@ -1,3 +1,5 @@
+using Stilts.Tokenization;
+
 namespace Stilts.Tasks.TextToText;
 
 /// <summary>
@@ -20,8 +22,13 @@ public static class TextToTextDecoder
     /// first run of words equal to its text that starts after the previous match (else anywhere) and does not
     /// overlap an entity already placed; entities of unknown types, or whose words are not found, are dropped.
     /// </summary>
-    public static string[] EntityTags(Verbalizer v, IReadOnlyList<string> words, string generated)
+    /// <param name="normalize">
+    /// Maps a sentence word to how the model would spell it: a tokenizer round trip (see <see cref="RoundTrip"/>),
+    /// since SentencePiece generates NFKC-normalized text; null compares words as they are.
+    /// </param>
+    public static string[] EntityTags(Verbalizer v, IReadOnlyList<string> words, string generated, Func<string, string>? normalize = null)
     {
+        if (normalize != null) words = [.. words.Select(normalize)];
         var tags = Enumerable.Repeat("O", words.Count).ToArray();
         var types = v.Labels.Where(l => l.Length > 2 && l[1] == '-').Select(l => l[2..]).ToHashSet(StringComparer.Ordinal);
         string separator = v.EntitySeparator.Trim();
@@ -56,9 +63,12 @@ public static class TextToTextDecoder
     }
 
     /// <summary>Tags of a tagging example from generated text, by the verbalizer's target form.</summary>
-    public static string[] Tags(Verbalizer v, IReadOnlyList<string> words, string generated) => v.Target == TargetForm.EntityList
-        ? EntityTags(v, words, generated)
+    public static string[] Tags(Verbalizer v, IReadOnlyList<string> words, string generated, Func<string, string>? normalize = null) => v.Target == TargetForm.EntityList
+        ? EntityTags(v, words, generated, normalize)
         : TagSequence(v, words.Count, generated);
+
+    /// <summary>A word as the tokenizer gives it back (pieces decoded): what a generated entity would read.</summary>
+    public static Func<string, string> RoundTrip(TextTokenizer tokenizer) => word => tokenizer.Decode(tokenizer.Tokenize(word).Ids, skipSpecialTokens: true);
 
     /// <summary>
     /// The choice a generated text names: an exact (trimmed, case-insensitive) match, else the choice sharing the

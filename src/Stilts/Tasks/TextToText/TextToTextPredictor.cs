@@ -59,18 +59,18 @@ public static class TextToTextPredictor
             for (int i = 0; i < chunk.Count; i++)
             {
                 string text = tokenizer.Decode(rows[i], skipSpecialTokens: true);
-                predictions.Add(Decode(v, chunk[i], text));
+                predictions.Add(Decode(v, chunk[i], text, TextToTextDecoder.RoundTrip(tokenizer)));
             }
         }
         return predictions;
     }
 
     /// <summary>A generated text as the prediction type of <paramref name="example"/>'s task.</summary>
-    public static TextToTextPrediction Decode(Verbalizer v, TaskExample example, string generated) => example switch
+    public static TextToTextPrediction Decode(Verbalizer v, TaskExample example, string generated, Func<string, string>? normalizeWord = null) => example switch
     {
         SentenceClassificationExample or PairClassificationExample => new(generated, Label: TextToTextDecoder.Label(v, generated)),
         SpanQaExample => new(generated, Answer: TextToTextDecoder.Answer(generated)),
-        TaggingExample t => new(generated, Tags: TextToTextDecoder.Tags(v, t.Words, generated)),
+        TaggingExample t => new(generated, Tags: TextToTextDecoder.Tags(v, t.Words, generated, normalizeWord)),
         MultipleChoiceExample m => new(generated, Choice: TextToTextDecoder.Choice(m.Choices, generated)),
         _ => throw new InvalidInputException($"example \"{example.Id}\"", $"a {example.GetType().Name} has no text-to-text form"),
     };
