@@ -11,7 +11,8 @@ namespace Stilts.Cli.Commands;
 
 /// <summary>
 /// stilts generate --model DIR [--input FILE] [--max-new-tokens N] [--output FILE]: greedy generation with a
-/// T5/mT5 checkpoint, one JSON object {"ids":[..],"text":".."} per input line.
+/// T5/mT5 checkpoint, one JSON object {"ids":[..],"text":".."} per input line; --allowed FILE restricts outputs
+/// to that file's lines (label-constrained decoding).
 /// </summary>
 public static class GenerateCommand
 {
@@ -23,13 +24,15 @@ public static class GenerateCommand
         var output = new Option<string?>("--output") { Description = "Write the JSON lines here (default: stdout)" };
         var batch = new Option<int>("--batch-size") { Description = "Inputs per generate call", DefaultValueFactory = _ => 16 };
         var device = new Option<DeviceChoice>("--device") { Description = "cpu, cuda or auto", DefaultValueFactory = _ => DeviceChoice.Cpu };
-        var command = new Command("generate", "Greedy generation with a T5/mT5 checkpoint") { model, input, maxNew, output, batch, device };
+        var allowed = new Option<string?>("--allowed") { Description = "Constrain every output to one of this file's lines (e.g. a task's label words)" };
+        var command = new Command("generate", "Greedy generation with a T5/mT5 checkpoint") { model, input, maxNew, output, batch, device, allowed };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(input), parse.GetValue(maxNew), parse.GetValue(output),
-            parse.GetValue(batch), parse.GetValue(device)));
+            parse.GetValue(batch), parse.GetValue(device), parse.GetValue(allowed)));
         return command;
     }
 
-    public static int Run(string modelDir, string? inputPath, int maxNewTokens, string? outputPath, int batchSize = 16, DeviceChoice device = DeviceChoice.Cpu)
+    public static int Run(string modelDir, string? inputPath, int maxNewTokens, string? outputPath, int batchSize = 16,
+        DeviceChoice device = DeviceChoice.Cpu, string? allowedPath = null)
     {
         try
         {
@@ -38,7 +41,15 @@ public static class GenerateCommand
             var texts = ReadInputs(inputPath);
             var tokenizer = AutoTokenizer.FromFolder(modelDir);
             using var model = T5ForConditionalGeneration.FromPretrained(modelDir).Place(device);
-            var results = texts.Count == 0 ? [] : TextGeneration.Generate(model, tokenizer, texts, maxNewTokens, batchSize, Placement.Resolve(device));
+            SequenceTrie? allowed = null;
+            if (allowedPath is not null)
+            {
+                if (!File.Exists(allowedPath)) throw new InvalidInputException(allowedPath, "allowed-outputs file not found");
+                var lines = File.ReadLines(allowedPath).Where(l => l.Trim().Length > 0).ToList();
+                if (lines.Count == 0) throw new InvalidInputException(allowedPath, "expected at least one allowed output, one per line");
+                allowed = SequenceTrie.Create(lines.Select(l => (IReadOnlyList<int>)tokenizer.Encode(l.Trim()).Ids));
+            }
+            var results = texts.Count == 0 ? [] : TextGeneration.Generate(model, tokenizer, texts, maxNewTokens, batchSize, Placement.Resolve(device), allowed);
             var sb = new StringBuilder();
             foreach (var r in results) sb.Append(ToJsonLine(r)).Append('\n');
             if (outputPath is null) Console.Out.Write(sb.ToString());

@@ -48,6 +48,20 @@ public sealed class GenerateCommandTests
     }
 
     [Fact]
+    public void AllowedFileConstrainsEveryOutputToOneOfItsLines()
+    {
+        string dir = TestPaths.NewTempDir("generate");
+        string input = Path.Combine(dir, "in.txt"), allowed = Path.Combine(dir, "labels.txt"), output = Path.Combine(dir, "out.jsonl");
+        File.WriteAllLines(input, Cases().Select(c => c.Text));
+        File.WriteAllLines(allowed, ["entailment", "neutral", "", "contradiction"]);
+        Assert.Equal(0, GenerateCommand.Run(Mt5, input, maxNewTokens: 20, output, batchSize: 2, allowedPath: allowed));
+        var got = ReadOutput(output);
+        Assert.Equal(Cases().Count, got.Count);
+        Assert.All(got, g => Assert.Contains(g.Text, new[] { "entailment", "neutral", "contradiction" }));
+        Assert.All(got, g => Assert.Equal(1, g.Ids[^1]));
+    }
+
+    [Fact]
     public void JsonlLineWithoutTextIsAnInputErrorWithExitCode2()
     {
         string dir = TestPaths.NewTempDir("generate");
