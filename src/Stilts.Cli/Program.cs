@@ -12,6 +12,8 @@ public static class Program
         root.Subcommands.Add(Commands.EncodeCommand.Create());
         root.Subcommands.Add(Commands.DownloadCommand.Create());
         root.Subcommands.Add(Commands.ScoreCommand.Create());
+        root.Subcommands.Add(Commands.GenerateCommand.Create());
+        root.Subcommands.Add(Commands.BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -581,8 +581,10 @@ public sealed class T5ForConditionalGeneration : nn.Module
     /// <summary>
     /// Greedy decoding as HF generate(num_beams=1, do_sample=False): rows start with decoder_start, stop at eos,
     /// and rows already finished are padded with pad. Returns (B, 1 + steps) ids, steps &lt;= maxNewTokens.
+    /// <paramref name="processLogits"/> (HF's LogitsProcessor) maps (ids so far (B, t), next-token logits (B, V)) to
+    /// the logits the argmax is taken over: the hook for constrained decoding (see <see cref="ConstrainedDecoding"/>).
     /// </summary>
-    public Tensor Generate(Tensor inputIds, Tensor? attentionMask = null, int maxNewTokens = 20)
+    public Tensor Generate(Tensor inputIds, Tensor? attentionMask = null, int maxNewTokens = 20, Func<Tensor, Tensor, Tensor>? processLogits = null)
     {
         if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens));
         using var noGrad = no_grad();
@@ -600,7 +602,9 @@ public sealed class T5ForConditionalGeneration : nn.Module
             {
                 // Only the newest token goes through the decoder; earlier keys/values come from the cache.
                 var (last, _) = decoder.forward(shared.call(sequence[.., ^1..]), null, encoded, attentionMask, cache, false);
-                var next = Project(last)[.., -1].argmax(-1);
+                var logits = Project(last)[.., -1];
+                if (processLogits != null) logits = processLogits(sequence, logits);
+                var next = logits.argmax(-1);
                 next = where(unfinished, next, full_like(next, Config.PadTokenId));
                 sequence = cat([sequence, next.unsqueeze(1)], 1).MoveToOuterDisposeScope();
                 unfinished = unfinished.logical_and(next.ne(Config.EosTokenId)).MoveToOuterDisposeScope();
