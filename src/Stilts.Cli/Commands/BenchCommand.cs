@@ -54,7 +54,7 @@ public static class BenchCommand
                 BatchSizes = ParseList("--batch-sizes", a.BatchSizes), SeqLens = ParseList("--seq-lens", a.SeqLens), Device = a.Device,
                 GenerationLength = a.GenerationLength, Warmup = a.Warmup, Iterations = a.Iterations, Threads = a.Threads,
             };
-            var family = InferenceBenchmark.DetectFamily(a.Model);
+            var family = Pretrained.FamilyOf(a.Model);
             var rows = InferenceBenchmark.Run(a.Model, options, line => Console.Error.WriteLine(line));
             string modelName = a.Name ?? Path.GetFileName(Path.GetFullPath(a.Model).TrimEnd(Path.DirectorySeparatorChar));
             string device = a.Device.ToString().ToLowerInvariant();

@@ -9,9 +9,6 @@ using static TorchSharp.torch;
 
 namespace Stilts.Inference;
 
-/// <summary>The architecture of a checkpoint folder, from config.json's model_type.</summary>
-public enum ModelFamily { EncoderDecoder, Encoder }
-
 /// <summary>What to measure: every (batch size, sequence length) pair, with warmup and timed iterations.</summary>
 public sealed record InferenceBenchOptions
 {
@@ -34,34 +31,15 @@ public sealed record InferenceBenchOptions
 /// </summary>
 public static class InferenceBenchmark
 {
-    /// <summary>t5/mt5 -> encoder-decoder; bert/roberta/xlm-roberta/camembert -> encoder; anything else is an input error.</summary>
-    public static ModelFamily DetectFamily(string modelDir)
-    {
-        string path = Path.Combine(modelDir, "config.json");
-        if (!File.Exists(path)) throw new InvalidInputException(path, "no config.json: expected an HF checkpoint folder");
-        string? type;
-        try { type = JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidInputException(path, $"malformed config: {e.Message}", e);
-        }
-        return type switch
-        {
-            "t5" or "mt5" => ModelFamily.EncoderDecoder,
-            "bert" or "roberta" or "xlm-roberta" or "camembert" => ModelFamily.Encoder,
-            _ => throw new InvalidInputException($"{path}: model_type", $"expected t5, mt5, bert, roberta, xlm-roberta or camembert, got \"{type}\""),
-        };
-    }
-
     /// <summary>Loads the checkpoint of <paramref name="modelDir"/> and measures every setting.</summary>
     public static IReadOnlyList<LatencyResult> Run(string modelDir, InferenceBenchOptions options, Action<string>? log = null)
     {
-        if (DetectFamily(modelDir) == ModelFamily.EncoderDecoder)
+        if (Pretrained.FamilyOf(modelDir) == ModelFamily.T5)
         {
             using var model = T5ForConditionalGeneration.FromPretrained(modelDir).Place(options.Device);
             return Run(model, options, log);
         }
-        using var encoder = LoadEncoder(modelDir).Place(options.Device);
+        using var encoder = Pretrained.LoadEncoder(modelDir, options.Device).Encoder;
         return Run(encoder, options, log);
     }
 
@@ -94,26 +72,6 @@ public static class InferenceBenchmark
             using var scope = NewDisposeScope();
             using var output = encoder.call(new EncoderInput(ids, mask));
         }, 0);
-    }
-
-    /// <summary>Loads a bert/roberta/xlm-roberta folder's encoder (config.json + model.safetensors; an HF prefix such as "roberta." is stripped, heads ignored).</summary>
-    public static Encoder LoadEncoder(string modelDir)
-    {
-        var config = EncoderConfig.FromFile(Path.Combine(modelDir, "config.json"));
-        var encoder = Encoder.Create(config, addPoolingLayer: false);
-        string file = Path.Combine(modelDir, "model.safetensors");
-        if (!File.Exists(file)) throw new InvalidInputException(file, "no model.safetensors in the checkpoint folder");
-        var tensors = SafeTensors.Read(file);
-        try
-        {
-            string prefix = encoder.BaseModelPrefix + ".";
-            var byName = tensors.ToDictionary(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) ? kv.Key[prefix.Length..] : kv.Key, kv => kv.Value);
-            var report = WeightCopy.CopyInto(encoder, byName, file);
-            if (report.Missing.Count > 0) throw new InvalidInputException(file, $"missing tensors: {string.Join(", ", report.Missing)}");
-        }
-        finally { foreach (var t in tensors.Values) t.Dispose(); }
-        encoder.eval();
-        return encoder;
     }
 
     static List<LatencyResult> Sweep(InferenceBenchOptions options, int vocab, int lowestId, Action<string>? log, Action<Tensor, Tensor> call, int generationLength)

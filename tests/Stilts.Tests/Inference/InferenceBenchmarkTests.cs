@@ -44,7 +44,7 @@ public sealed class InferenceBenchmarkTests
     public void EncoderDecoderFiguresAreConsistentAndGenerationLengthIsReported()
     {
         string dir = TinyT5();
-        Assert.Equal(ModelFamily.EncoderDecoder, InferenceBenchmark.DetectFamily(dir));
+        Assert.Equal(ModelFamily.T5, Pretrained.FamilyOf(dir));
         var rows = InferenceBenchmark.Run(dir, Small);
         Assert.Equal(4, rows.Count);
         Assert.Equal([(1, 8), (1, 16), (3, 8), (3, 16)], rows.Select(r => (r.BatchSize, r.SeqLen)));
@@ -62,7 +62,7 @@ public sealed class InferenceBenchmarkTests
     public void EncoderFiguresAreConsistentWithNoGeneration()
     {
         string dir = TinyBert();
-        Assert.Equal(ModelFamily.Encoder, InferenceBenchmark.DetectFamily(dir));
+        Assert.Equal(ModelFamily.Bert, Pretrained.FamilyOf(dir));
         var rows = InferenceBenchmark.Run(dir, Small);
         Assert.Equal(4, rows.Count);
         Assert.All(rows, r =>
@@ -78,7 +78,7 @@ public sealed class InferenceBenchmarkTests
     public void RealXlmRobertaCheckpointLoadsAndIsMeasured()
     {
         string dir = TestPaths.TestVectors("xlm-roberta");
-        using var encoder = InferenceBenchmark.LoadEncoder(dir);
+        using var encoder = Pretrained.LoadEncoder(dir).Encoder;
         Assert.Equal(EncoderFamily.Roberta, encoder.Config.Family);
         var rows = InferenceBenchmark.Run(encoder, Small with { BatchSizes = [2], Iterations = 3 });
         Assert.Equal(2, rows.Count);
@@ -105,7 +105,7 @@ public sealed class InferenceBenchmarkTests
         string json = Path.Combine(work, "bench.json");
         Assert.Equal(0, BenchCommand.RunInference(new BenchCommand.InferenceArgs(dir, "xnli", "2", "8", DeviceChoice.Cpu, 2, 0, 3, json, null, null, null, null)));
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
-        Assert.Equal("EncoderDecoder", doc.RootElement.GetProperty("family").GetString());
+        Assert.Equal("T5", doc.RootElement.GetProperty("family").GetString());
         Assert.Equal(2, doc.RootElement.GetProperty("results")[0].GetProperty("generation_length").GetInt32());
     }
 
@@ -114,7 +114,7 @@ public sealed class InferenceBenchmarkTests
     {
         string work = TestPaths.NewTempDir("bench");
         File.WriteAllText(Path.Combine(work, "config.json"), """{"model_type": "gpt2"}""");
-        Assert.Throws<InvalidInputException>(() => InferenceBenchmark.DetectFamily(work));
+        Assert.Throws<InvalidInputException>(() => Pretrained.FamilyOf(work));
         var args = new BenchCommand.InferenceArgs(work, "xnli", "1", "8", DeviceChoice.Cpu, 2, 0, 2, null, null, null, null, null);
         Assert.Equal(2, BenchCommand.RunInference(args));
         Assert.Equal(2, BenchCommand.RunInference(args with { Model = TinyT5(), BatchSizes = "1,x" }));
