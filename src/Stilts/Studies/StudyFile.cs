@@ -18,12 +18,18 @@ public enum RegimeKind { Baseline, Single, Sequential, Joint }
 /// </summary>
 public sealed record StudyRegime(string Name, RegimeKind Kind, IReadOnlyList<string> StageJson, IReadOnlyList<string> Tasks);
 
-/// <summary>The study: models x regimes x targets x seeds, plus overrides applied to every run.</summary>
+/// <summary>
+/// The study: models x regimes x targets x seeds. OverridesJson holds run-level settings for every run (device,
+/// data_dir, log_every ...), StageDefaultsJson stage settings every stage starts from (lr, batch_size, epochs ...),
+/// and TargetJson per target the settings of its fine-tuning stage and evaluation (data, eval_data, languages ...).
+/// </summary>
 public sealed record StudyFile(
     string Name, string SourcePath, string OutputDir, string ResultsPath,
     IReadOnlyList<StudyModel> Models, IReadOnlyList<StudyRegime> Regimes, IReadOnlyList<string> Targets,
-    IReadOnlyList<int> Seeds, string OverridesJson)
+    IReadOnlyList<int> Seeds, string OverridesJson, string StageDefaultsJson, IReadOnlyDictionary<string, string> TargetJson)
 {
+    public string Folder => System.IO.Path.GetDirectoryName(SourcePath)!;
+
     /// <summary>
     /// Reads and type-checks a study YAML. Errors name the file, the key path and what was expected.
     /// <code>
@@ -36,9 +42,10 @@ public sealed record StudyFile(
     ///   - {name: mnli, stages: [{task: mnli}]}
     ///   - {name: mnli-then-squad, stages: [{task: mnli}, {task: squad_v1}]}
     ///   - {name: joint, stages: [{tasks: [mnli, squad_v1], sampler: proportional}]}
-    /// targets: [xnli, pawsx]
+    /// targets: [xnli, {task: udpos, data: data/udpos, epochs: 10}]
     /// seeds: [1, 2]
-    /// overrides: {learning_rate: 1e-5}
+    /// overrides: {device: auto}               # run-level settings of every run
+    /// stage_defaults: {lr: 1e-5, batch_size: 4, grad_accumulation: 8}
     /// </code>
     /// </summary>
     public static StudyFile Load(string path)
@@ -54,7 +61,7 @@ public sealed record StudyFile(
         }
         catch (YamlException e) { throw new InvalidInputException($"{path}:{e.Start.Line}", $"invalid YAML: {e.Message}"); }
 
-        var known = new HashSet<string> { "name", "output", "results", "models", "regimes", "targets", "seeds", "overrides" };
+        var known = new HashSet<string> { "name", "output", "results", "models", "regimes", "targets", "seeds", "overrides", "stage_defaults" };
         foreach (var key in root.Children.Keys.Select(k => k.ToString()))
             if (!known.Contains(key)) throw new InvalidInputException($"{path}: {key}", $"unknown key (expected one of {string.Join(", ", known)})");
 
@@ -67,7 +74,15 @@ public sealed record StudyFile(
         var regimes = root.Children.ContainsKey("regimes")
             ? Sequence(root, "regimes", path, required: true).Select((n, i) => ParseRegime(n, $"{path}: regimes[{i}]")).ToList()
             : [new StudyRegime("baseline", RegimeKind.Baseline, [], [])];
-        var targets = Sequence(root, "targets", path, required: true).Select((n, i) => ScalarOf(n, $"{path}: targets[{i}]")).ToList();
+        var targetJson = new Dictionary<string, string>();
+        var targets = Sequence(root, "targets", path, required: true).Select((n, i) =>
+        {
+            if (n is YamlScalarNode) { string t = ScalarOf(n, $"{path}: targets[{i}]"); targetJson[t] = "{}"; return t; }
+            if (n is not YamlMappingNode tm) throw new InvalidInputException($"{path}: targets[{i}]", "expected a task name or a mapping {task: .., ...}");
+            string task = Scalar(tm, "task", $"{path}: targets[{i}]") ?? throw new InvalidInputException($"{path}: targets[{i}].task", "required");
+            targetJson[task] = ToJson(tm);
+            return task;
+        }).ToList();
         var seeds = root.Children.ContainsKey("seeds")
             ? Sequence(root, "seeds", path, required: true).Select((n, i) => int.TryParse(ScalarOf(n, $"{path}: seeds[{i}]"), out int s)
                 ? s : throw new InvalidInputException($"{path}: seeds[{i}]", "expected an integer")).ToList()
@@ -79,8 +94,9 @@ public sealed record StudyFile(
         Unique(seeds.Select(s => s.ToString()), $"{path}: seeds", "seed");
         if (regimes.Count(r => r.Kind == RegimeKind.Baseline) > 1) throw new InvalidInputException($"{path}: regimes", "at most one baseline regime (no stages)");
 
-        string overrides = root.Children.TryGetValue(new YamlScalarNode("overrides"), out var o) ? ToJson(o) : "{}";
-        return new StudyFile(name, System.IO.Path.GetFullPath(path), output, results, models, regimes, targets, seeds, overrides);
+        string overrides = Mapping(root, "overrides", path);
+        string stageDefaults = Mapping(root, "stage_defaults", path);
+        return new StudyFile(name, System.IO.Path.GetFullPath(path), output, results, models, regimes, targets, seeds, overrides, stageDefaults, targetJson);
     }
 
     static StudyModel ParseModel(YamlNode node, string where, string dir)
@@ -110,12 +126,20 @@ public sealed record StudyFile(
             else if (sm.Children.TryGetValue(new YamlScalarNode("tasks"), out var ts) && ts is YamlSequenceNode seq)
             {
                 joint = true;
-                tasks.AddRange(seq.Children.Select(c => c.ToString()));
+                tasks.AddRange(seq.Children.Select((c, j) => c is YamlMappingNode cm
+                    ? Scalar(cm, "task", $"{where}.stages[{i}].tasks[{j}]") ?? throw new InvalidInputException($"{where}.stages[{i}].tasks[{j}].task", "required")
+                    : ScalarOf(c, $"{where}.stages[{i}].tasks[{j}]")));
             }
             else if (Scalar(sm, "mlm", where) is null) throw new InvalidInputException($"{where}.stages[{i}]", "needs 'task', 'tasks' or 'mlm'");
         }
         var kind = stages.Count == 0 ? RegimeKind.Baseline : joint ? RegimeKind.Joint : stages.Count > 1 ? RegimeKind.Sequential : RegimeKind.Single;
         return new StudyRegime(name, kind, stages.Select(ToJson).ToList(), tasks);
+    }
+
+    static string Mapping(YamlMappingNode root, string key, string path)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode(key), out var node)) return "{}";
+        return node is YamlMappingNode ? ToJson(node) : throw new InvalidInputException($"{path}: {key}", "expected a mapping of settings");
     }
 
     static string? Scalar(YamlMappingNode m, string key, string where)

@@ -29,7 +29,7 @@ public static class StudyPlan
             if (regime.Kind != RegimeKind.Baseline)
             {
                 intermediateKey = $"int/{model.Name}/{regime.Name}/s{seed}";
-                string cfg = Describe(model, regime, null, seed, study.OverridesJson, null);
+                string cfg = Describe(study, model, regime, null, seed, null);
                 runs.Add(new PlannedRun(intermediateKey, PlannedRunKind.Intermediate, model, regime, null, seed, null, cfg, StudyFile.Hash(cfg)));
             }
             foreach (string target in study.Targets)
@@ -37,21 +37,23 @@ public static class StudyPlan
                 string key = $"tgt/{model.Name}/{regime.Name}/{target}/s{seed}";
                 // The target run's hash covers its intermediate run's hash: editing a regime re-plans its targets.
                 string? dependsHash = intermediateKey == null ? null : runs.First(r => r.Key == intermediateKey).ConfigHash;
-                string cfg = Describe(model, regime, target, seed, study.OverridesJson, dependsHash);
+                string cfg = Describe(study, model, regime, target, seed, dependsHash);
                 runs.Add(new PlannedRun(key, PlannedRunKind.Target, model, regime, target, seed, intermediateKey, cfg, StudyFile.Hash(cfg)));
             }
         }
         return runs;
     }
 
-    static string Describe(StudyModel model, StudyRegime regime, string? target, int seed, string overrides, string? dependsHash) =>
+    // Everything that determines a run's result; its hash decides whether a stored result is still valid.
+    static string Describe(StudyFile study, StudyModel model, StudyRegime regime, string? target, int seed, string? dependsHash) =>
         JsonSerializer.Serialize(new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
             ["model"] = model.Path,
-            ["stages"] = regime.StageJson.Select(s => JsonDocument.Parse(s).RootElement).ToList(),
-            ["target"] = target,
+            ["stages"] = target == null ? regime.StageJson.Select(s => JsonDocument.Parse(s).RootElement).ToList() : null,
+            ["target"] = target == null ? null : JsonDocument.Parse(study.TargetJson[target]).RootElement,
             ["seed"] = seed,
-            ["overrides"] = JsonDocument.Parse(overrides).RootElement,
+            ["overrides"] = JsonDocument.Parse(study.OverridesJson).RootElement,
+            ["stage_defaults"] = JsonDocument.Parse(study.StageDefaultsJson).RootElement,
             ["intermediate"] = dependsHash,
         });
 }
