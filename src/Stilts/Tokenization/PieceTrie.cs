@@ -9,7 +9,7 @@ namespace Stilts.Tokenization;
 /// </summary>
 internal sealed class PieceTrie
 {
-    struct Unit
+    internal struct Unit
     {
         public int Base;
         public int Check;   // parent node; -1 while the slot is free
@@ -19,6 +19,11 @@ internal sealed class PieceTrie
     readonly int[] _code = new int[char.MaxValue + 1];   // 0: no key uses this char
     Unit[] _units = [];
     int _firstFree = 1;
+
+    /// <summary>The arrays behind <see cref="Step"/>, for loops that inline it. A char no key uses has code 0, whose
+    /// transition never checks out (children sit at Base + code for codes from 1), so it needs no test of its own.</summary>
+    internal int[] Codes => _code;
+    internal Unit[] Units => _units;
 
     /// <summary>Builds the trie; when a key repeats, its first entry's value is kept (as spm's first piece wins).</summary>
     public PieceTrie(IReadOnlyList<(string Key, int Value)> entries)
@@ -41,9 +46,7 @@ internal sealed class PieceTrie
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Step(int node, char c)
     {
-        int code = _code[c];
-        if (code == 0) return -1;
-        int t = _units[node].Base + code;
+        int t = _units[node].Base + _code[c];
         var units = _units;
         return (uint)t < (uint)units.Length && units[t].Check == node ? t : -1;
     }

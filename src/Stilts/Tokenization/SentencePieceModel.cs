@@ -246,10 +246,12 @@ internal sealed class SentencePieceModel
         scratch.EnsureCapacity(n + 1);
         float[] best = scratch.Score;
         int[] from = scratch.From, bestId = scratch.Id;
+        // -inf stands for "no path yet": any candidate beats it, as spm's starts_at == -1 test does.
         best[0] = 0;
-        from.AsSpan(0, n + 1).Fill(-1);
+        best.AsSpan(1, n).Fill(float.NegativeInfinity);
         double[] pieceScore = _pieceScore;
-        var trie = _trie;
+        int[] codes = _trie.Codes;
+        PieceTrie.Unit[] units = _trie.Units;
         for (int start = 0; start < n;)
         {
             float here = best[start];
@@ -258,20 +260,22 @@ internal sealed class SentencePieceModel
             int node = 0;
             for (int i = start; i < n; i++)
             {
-                node = trie.Step(node, s[i]);
-                if (node < 0) break;
-                int id = trie.Value(node);
+                // The trie's Step, inlined: this loop is where encoding spends most of its time.
+                int next = units[node].Base + codes[s[i]];
+                if ((uint)next >= (uint)units.Length || units[next].Check != node) break;
+                node = next;
+                int id = units[node].Value;
                 if (id < 0) continue;
                 double candidate = here + pieceScore[id];
                 int end = i + 1;
-                if (from[end] < 0 || candidate > best[end]) { best[end] = (float)candidate; from[end] = start; bestId[end] = id; }
+                if (candidate > best[end]) { best[end] = (float)candidate; from[end] = start; bestId[end] = id; }
                 if (end - start == mblen) hasSingle = true;
             }
             if (!hasSingle)
             {
                 int end = start + mblen;
                 float candidate = here + _unkScore;
-                if (from[end] < 0 || candidate > best[end]) { best[end] = candidate; from[end] = start; bestId[end] = UnkId; }
+                if (candidate > best[end]) { best[end] = candidate; from[end] = start; bestId[end] = UnkId; }
             }
             start += mblen;
         }

@@ -14,6 +14,7 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
     readonly SentencePieceModel _sp;
     readonly Dictionary<string, int> _fairseq;
     readonly string[] _fairseqNames;
+    readonly string[] _tokens;
     readonly List<AddedToken> _added;
     readonly SearchValues<char> _addedFirstChars;
     [ThreadStatic] static PieceBuffer? t_pieces;
@@ -40,6 +41,8 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
             new AddedToken(mask.Content, maskId, mask.LStrip ?? true, mask.RStrip ?? false)];
         _addedFirstChars = AddedTokens.FirstChars(_added);
         ModelMaxLength = config.ModelMaxLength ?? (config.MaxPositionEmbeddings - 2) ?? 512;
+        _tokens = new string[VocabSize];
+        for (int id = 0; id < _tokens.Length; id++) _tokens[id] = TokenOf(id);
     }
 
     /// <summary>Loads sentencepiece.bpe.model; <paramref name="config"/> supplies special-token names and the max length.</summary>
@@ -54,7 +57,7 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
         var ids = pieces.Ids.AsSpan(0, count).ToArray();
         var tokens = new string[count];
         var offsets = new (int, int)[count];
-        for (int i = 0; i < count; i++) { tokens[i] = IdToToken(ids[i]); offsets[i] = (pieces.Starts[i], pieces.Ends[i]); }
+        for (int i = 0; i < count; i++) { tokens[i] = _tokens[ids[i]]; offsets[i] = (pieces.Starts[i], pieces.Ends[i]); }
         return new Encoding(ids, tokens, offsets, new int[count], new int[count]);
     }
 
@@ -87,13 +90,12 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
 
     public override int NumSpecialTokens(bool pair) => pair ? 4 : 2;
 
-    public override string IdToToken(int id)
-    {
-        if (id >= 0 && id < _fairseqNames.Length) return _fairseqNames[id];
-        if (id == Special.MaskId) return Special.Mask!;
-        if (id < 0 || id - FairseqOffset >= _sp.Count) throw new ArgumentOutOfRangeException(nameof(id), id, $"not an id of this {VocabSize}-id vocabulary");
-        return _sp.Pieces[id - FairseqOffset];
-    }
+    public override string IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id]
+        : throw new ArgumentOutOfRangeException(nameof(id), id, $"not an id of this {VocabSize}-id vocabulary");
+
+    // Every id's token, looked up once: Tokenize names every token it returns.
+    string TokenOf(int id) =>
+        id < _fairseqNames.Length ? _fairseqNames[id] : id == Special.MaskId ? Special.Mask! : _sp.Pieces[id - FairseqOffset];
 
     public override int? TokenToId(string token)
     {
