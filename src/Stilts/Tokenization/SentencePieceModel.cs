@@ -13,6 +13,14 @@ internal sealed class PieceBuffer
     public int[] Ends = new int[128];
     public int Count;
 
+    /// <summary>Texts longer than this get a buffer of their own, so that one huge text does not leave a huge buffer
+    /// behind on its thread.</summary>
+    public const int ReuseLimit = 1 << 16;
+
+    /// <summary>The thread's reusable buffer (created on first use), or a fresh one for a very long text.</summary>
+    public static PieceBuffer ForText(ref PieceBuffer? threadBuffer, int textLength) =>
+        textLength > ReuseLimit ? new PieceBuffer() : threadBuffer ??= new PieceBuffer();
+
     public void Clear() => Count = 0;
 
     public void Add(int id)
@@ -172,7 +180,7 @@ internal sealed class SentencePieceModel
     /// </summary>
     public void Encode(ReadOnlySpan<char> text, int baseOffset, PieceBuffer output, bool withOffsets)
     {
-        var scratch = t_scratch ??= new Scratch();
+        var scratch = text.Length > PieceBuffer.ReuseLimit ? new Scratch() : t_scratch ??= new Scratch();
         int n = _normalizer.Normalize(text, scratch.Text, withOffsets);
         if (n == 0) return;
         ReadOnlySpan<char> norm = scratch.Text.Chars.AsSpan(0, n);

@@ -46,7 +46,7 @@ public sealed class T5Tokenizer : TextTokenizer
 
     public override Encoding Tokenize(string text)
     {
-        var pieces = t_pieces ??= new PieceBuffer();
+        var pieces = PieceBuffer.ForText(ref t_pieces, text.Length);
         _sp.EncodeWithAddedTokens(text, _added, _addedFirstChars, 0, _sp.UnkId, pieces, withOffsets: true);
         int count = pieces.Count;
         var ids = pieces.Ids.AsSpan(0, count).ToArray();
@@ -59,7 +59,7 @@ public sealed class T5Tokenizer : TextTokenizer
     /// <summary>The ids of <see cref="Tokenize"/> without token strings and offsets.</summary>
     public override int[] TokenizeIds(string text)
     {
-        var pieces = t_pieces ??= new PieceBuffer();
+        var pieces = PieceBuffer.ForText(ref t_pieces, text.Length);
         _sp.EncodeWithAddedTokens(text, _added, _addedFirstChars, 0, _sp.UnkId, pieces, withOffsets: false);
         return pieces.Ids.AsSpan(0, pieces.Count).ToArray();
     }

@@ -91,4 +91,21 @@ public sealed class SentencePieceFastPathTests
             Assert.Equal(expected[i].Offsets, encodings[i].Offsets);
         }
     }
+
+    [Fact]
+    public void A_text_longer_than_the_reused_buffers_tokenizes_like_its_parts()
+    {
+        // Over 64k chars the tokenizer works in buffers of its own; words separated by spaces tokenize alone.
+        var tok = Xlmr.Value;
+        string sentence = "Die Brücke über den Fluss ist sehr alt, 1875 gebaut.";
+        string text = string.Join(" ", Enumerable.Repeat(sentence, 3000));
+        Assert.True(text.Length > 100_000);
+        var enc = tok.Tokenize(text);
+        Assert.Equal(enc.Ids, tok.TokenizeIds(text));
+        var one = tok.Tokenize(sentence);
+        Assert.Equal(3000 * one.Length, enc.Length);
+        Assert.Equal(one.Ids, enc.Ids[^one.Length..]);
+        Assert.Equal(text.Length, enc.Offsets[^1].End);
+        Assert.Equal(one.Ids, tok.TokenizeIds(sentence)); // the thread's own buffers still serve short texts
+    }
 }
