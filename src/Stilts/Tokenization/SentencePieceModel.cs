@@ -235,7 +235,11 @@ internal sealed class SentencePieceModel
         for (int i = 0; i < ids.Length; i++) ids[i] = ids[i] == UnkId ? unkId : ids[i] + idShift;
     }
 
-    static bool IsSpace(char c) => char.IsWhiteSpace(c) || char.IsControl(c) || c is '\u200b' or '\ufeff';
+    static bool IsSpace(char c) => SpaceChars[c];
+
+    // What a token's span sheds at its edges: whitespace, control characters, zero-width space and BOM.
+    static readonly bool[] SpaceChars = Enumerable.Range(0, char.MaxValue + 1)
+        .Select(c => char.IsWhiteSpace((char)c) || char.IsControl((char)c) || c is '\u200b' or '\ufeff').ToArray();
 
     // A surrogate pair is one character; the normalizer leaves no lone surrogates.
     static int CharLength(ReadOnlySpan<char> s, int pos) =>

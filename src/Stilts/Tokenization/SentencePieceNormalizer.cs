@@ -36,6 +36,7 @@ internal sealed class SentencePieceNormalizer
     const byte Plain = 1;                // flags: rule Identity and not ' ', so the char is just copied
     const byte StartsLonger = 2;         // a key longer than this char starts with it
     const byte ContinuesLonger = 4;      // the char can follow a StartsLonger char inside a key (surrogates: always)
+    const byte PlainSpace = 8;           // ' ' with no rule of its own: only the whitespace handling applies
 
     readonly bool _addDummyPrefix, _removeExtraWhitespaces, _escapeWhitespaces;
     readonly uint[]? _units;                 // darts-clone double array over UTF-8 bytes
@@ -77,6 +78,7 @@ internal sealed class SentencePieceNormalizer
             if (_rule[c] == Identity && c != ' ') _flags[c] |= Plain;
             if (alive && MarkContinuations(node)) _flags[c] |= StartsLonger;
         }
+        if (_rule[' '] == Identity && (_flags[' '] & StartsLonger) == 0) _flags[' '] |= PlainSpace;
     }
 
     // Flags every BMP char that can be walked from `node` (the node after some char); true if there is any child.
@@ -153,6 +155,19 @@ internal sealed class SentencePieceNormalizer
                 if (withOffsets) { starts[n] = pos; ends[n] = pos + 1; }
                 n++; pos++;
                 prevSpace = false;
+                continue;
+            }
+            if ((f & PlainSpace) != 0)
+            {
+                // A space: kept (as ▁) unless it repeats one when extra whitespace is removed.
+                if (!prevSpace)
+                {
+                    chars[n] = space;
+                    if (withOffsets) { starts[n] = pos; ends[n] = pos + 1; }
+                    n++;
+                    prevSpace = _removeExtraWhitespaces;
+                }
+                pos++;
                 continue;
             }
             var rep = Rule(text, pos, out int consumed);
