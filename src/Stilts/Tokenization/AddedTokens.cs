@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Stilts.Tokenization;
 
 /// <summary>A special or added token matched verbatim in the text. Plain-string specials (HF's default) swallow the
@@ -62,6 +64,10 @@ internal static class AddedTokens
         }
         return segments.Where(s => s.Id != null || s.End > s.Start).ToList();
     }
+
+    /// <summary>The chars added tokens start with: a text holding none of them needs no <see cref="Split"/>.</summary>
+    public static SearchValues<char> FirstChars(IEnumerable<AddedToken> tokens) =>
+        SearchValues.Create(tokens.Where(t => t.Content.Length > 0).Select(t => t.Content[0]).Distinct().ToArray());
 
     /// <summary>Python str.isspace for one UTF-16 unit.</summary>
     public static bool IsPySpace(char c) => char.IsWhiteSpace(c) || c is >= '\x1c' and <= '\x1f';

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Stilts.Tokenization;
@@ -12,6 +13,8 @@ public sealed class T5Tokenizer : TextTokenizer
     readonly int _extraIds;
     readonly List<AddedToken> _added;
     readonly HashSet<int> _specialIds;
+    readonly SearchValues<char> _addedFirstChars;
+    [ThreadStatic] static PieceBuffer? t_pieces;
 
     public override TokenizerKind Kind => TokenizerKind.T5SentencePiece;
     public override SpecialTokens Special { get; }
@@ -33,6 +36,7 @@ public sealed class T5Tokenizer : TextTokenizer
         _added = [new AddedToken(eos, eosId), new AddedToken(unk, sp.UnkId), new AddedToken(pad, padId)];
         for (int i = 0; i < _extraIds; i++) _added.Add(new AddedToken($"<extra_id_{i}>", VocabSize - 1 - i));
         _specialIds = [.. _added.Select(a => a.Id)];
+        _addedFirstChars = AddedTokens.FirstChars(_added);
         ModelMaxLength = config.ModelMaxLength ?? 512;
     }
 
@@ -42,16 +46,22 @@ public sealed class T5Tokenizer : TextTokenizer
 
     public override Encoding Tokenize(string text)
     {
-        List<int> ids = []; List<string> tokens = []; List<(int, int)> offsets = [];
-        foreach (var seg in AddedTokens.Split(text, _added))
-        {
-            if (seg.Id is int sid) { ids.Add(sid); tokens.Add(IdToToken(sid)); offsets.Add((seg.Start, seg.End)); continue; }
-            foreach (var p in _sp.Encode(text[seg.Start..seg.End], seg.Start))
-            {
-                ids.Add(p.Id); tokens.Add(_sp.Pieces[p.Id]); offsets.Add((p.Start, p.End));
-            }
-        }
-        return AddedTokens.ToEncoding(ids, tokens, offsets);
+        var pieces = PieceBuffer.ForText(ref t_pieces, text.Length);
+        _sp.EncodeWithAddedTokens(text, _added, _addedFirstChars, 0, _sp.UnkId, pieces, withOffsets: true);
+        int count = pieces.Count;
+        var ids = pieces.Ids.AsSpan(0, count).ToArray();
+        var tokens = new string[count];
+        var offsets = new (int, int)[count];
+        for (int i = 0; i < count; i++) { tokens[i] = IdToToken(ids[i]); offsets[i] = (pieces.Starts[i], pieces.Ends[i]); }
+        return new Encoding(ids, tokens, offsets, new int[count], new int[count]);
+    }
+
+    /// <summary>The ids of <see cref="Tokenize"/> without token strings and offsets.</summary>
+    public override int[] TokenizeIds(string text)
+    {
+        var pieces = PieceBuffer.ForText(ref t_pieces, text.Length);
+        _sp.EncodeWithAddedTokens(text, _added, _addedFirstChars, 0, _sp.UnkId, pieces, withOffsets: false);
+        return pieces.Ids.AsSpan(0, pieces.Count).ToArray();
     }
 
     // HF _add_eos_if_not_present: a sequence that already ends with </s> gets no second one.

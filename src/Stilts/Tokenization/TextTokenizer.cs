@@ -60,6 +60,10 @@ public abstract class TextTokenizer
     /// <summary>Tokens of one text with no special tokens and no truncation; offsets into <paramref name="text"/>.</summary>
     public abstract Encoding Tokenize(string text);
 
+    /// <summary>The ids of <see cref="Tokenize"/> alone. Tokenizers that can skip token strings and offsets override
+    /// this with a faster path; the ids are always the same.</summary>
+    public virtual int[] TokenizeIds(string text) => Tokenize(text).Ids;
+
     /// <summary>Wraps already-tokenized ids in the family's special tokens: ids, type ids and sequence ids.</summary>
     public abstract (int[] Ids, int[] TypeIds, int[] SequenceIds) BuildInputs(IReadOnlyList<int> first, IReadOnlyList<int>? second);
 
@@ -78,11 +82,7 @@ public abstract class TextTokenizer
         options ??= EncodeOptions.Default;
         var a = Tokenize(text);
         var b = pair == null ? null : Tokenize(pair);
-        int max = options.MaxLength ?? ModelMaxLength;
-        int budget = max - (options.AddSpecialTokens ? NumSpecialTokens(b != null) : 0);
-        int keepA = a.Length, keepB = b?.Length ?? 0;
-        if (options.Truncation != TruncationStrategy.DoNotTruncate && keepA + keepB > budget)
-            (keepA, keepB) = Truncate(keepA, keepB, Math.Max(budget, 0), b != null, options.Truncation);
+        var (keepA, keepB) = Kept(a.Length, b?.Length, options);
         a = Slice(a, keepA);
         b = b == null ? null : Slice(b, keepB);
         if (!options.AddSpecialTokens) return b == null ? a : Concat(a, b);
@@ -101,6 +101,31 @@ public abstract class TextTokenizer
             }
         }
         return new Encoding(ids, tokens, offsets, typeIds, seqIds);
+    }
+
+    /// <summary>The ids of <see cref="Encode"/> alone (same truncation and special tokens), without token strings and
+    /// offsets: the fast path for inputs that need no span mapping.</summary>
+    public int[] EncodeIds(string text, string? pair = null, EncodeOptions? options = null)
+    {
+        options ??= EncodeOptions.Default;
+        int[] a = TokenizeIds(text);
+        int[]? b = pair == null ? null : TokenizeIds(pair);
+        var (keepA, keepB) = Kept(a.Length, b?.Length, options);
+        if (keepA < a.Length) a = a[..keepA];
+        if (b != null && keepB < b.Length) b = b[..keepB];
+        if (!options.AddSpecialTokens) return b == null ? a : [.. a, .. b];
+        return BuildInputs(a, b).Ids;
+    }
+
+    // How many tokens of each side survive truncation to the options' maximum length.
+    (int KeepA, int KeepB) Kept(int lengthA, int? lengthB, EncodeOptions options)
+    {
+        int max = options.MaxLength ?? ModelMaxLength;
+        int budget = max - (options.AddSpecialTokens ? NumSpecialTokens(lengthB != null) : 0);
+        int keepA = lengthA, keepB = lengthB ?? 0;
+        if (options.Truncation != TruncationStrategy.DoNotTruncate && keepA + keepB > budget)
+            (keepA, keepB) = Truncate(keepA, keepB, Math.Max(budget, 0), lengthB != null, options.Truncation);
+        return (keepA, keepB);
     }
 
     // HF truncate_sequences: longest_first removes one token at a time from the longer side (the second on ties);

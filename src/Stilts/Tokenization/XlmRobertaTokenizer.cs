@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Stilts.Tokenization;
@@ -13,7 +14,10 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
     readonly SentencePieceModel _sp;
     readonly Dictionary<string, int> _fairseq;
     readonly string[] _fairseqNames;
+    readonly string[] _tokens;
     readonly List<AddedToken> _added;
+    readonly SearchValues<char> _addedFirstChars;
+    [ThreadStatic] static PieceBuffer? t_pieces;
 
     public override TokenizerKind Kind => TokenizerKind.XlmRobertaSentencePiece;
     public override SpecialTokens Special { get; }
@@ -35,7 +39,10 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
         // XLMRobertaTokenizer makes <mask> an AddedToken(lstrip=True, rstrip=False); the others are plain strings.
         _added = [new AddedToken(bos, 0), new AddedToken(pad, 1), new AddedToken(eos, 2), new AddedToken(unk, 3),
             new AddedToken(mask.Content, maskId, mask.LStrip ?? true, mask.RStrip ?? false)];
+        _addedFirstChars = AddedTokens.FirstChars(_added);
         ModelMaxLength = config.ModelMaxLength ?? (config.MaxPositionEmbeddings - 2) ?? 512;
+        _tokens = new string[VocabSize];
+        for (int id = 0; id < _tokens.Length; id++) _tokens[id] = TokenOf(id);
     }
 
     /// <summary>Loads sentencepiece.bpe.model; <paramref name="config"/> supplies special-token names and the max length.</summary>
@@ -44,42 +51,51 @@ public sealed class XlmRobertaTokenizer : TextTokenizer
 
     public override Encoding Tokenize(string text)
     {
-        List<int> ids = []; List<string> tokens = []; List<(int, int)> offsets = [];
-        foreach (var seg in AddedTokens.Split(text, _added))
-        {
-            if (seg.Id is int sid) { ids.Add(sid); tokens.Add(IdToToken(sid)); offsets.Add((seg.Start, seg.End)); continue; }
-            foreach (var p in _sp.Encode(text[seg.Start..seg.End], seg.Start))
-            {
-                int id = p.Id == _sp.UnkId ? 3 : p.Id + FairseqOffset;
-                ids.Add(id); tokens.Add(IdToToken(id)); offsets.Add((p.Start, p.End));
-            }
-        }
-        return AddedTokens.ToEncoding(ids, tokens, offsets);
+        var pieces = PieceBuffer.ForText(ref t_pieces, text.Length);
+        _sp.EncodeWithAddedTokens(text, _added, _addedFirstChars, FairseqOffset, 3, pieces, withOffsets: true);
+        int count = pieces.Count;
+        var ids = pieces.Ids.AsSpan(0, count).ToArray();
+        var tokens = new string[count];
+        var offsets = new (int, int)[count];
+        for (int i = 0; i < count; i++) { tokens[i] = _tokens[ids[i]]; offsets[i] = (pieces.Starts[i], pieces.Ends[i]); }
+        return new Encoding(ids, tokens, offsets, new int[count], new int[count]);
+    }
+
+    /// <summary>The ids of <see cref="Tokenize"/> without token strings and offsets.</summary>
+    public override int[] TokenizeIds(string text)
+    {
+        var pieces = PieceBuffer.ForText(ref t_pieces, text.Length);
+        _sp.EncodeWithAddedTokens(text, _added, _addedFirstChars, FairseqOffset, 3, pieces, withOffsets: false);
+        return pieces.Ids.AsSpan(0, pieces.Count).ToArray();
     }
 
     public override (int[] Ids, int[] TypeIds, int[] SequenceIds) BuildInputs(IReadOnlyList<int> first, IReadOnlyList<int>? second)
     {
-        var ids = new List<int> { 0 }; var seq = new List<int> { -1 };
-        ids.AddRange(first); seq.AddRange(first.Select(_ => 0));
-        ids.Add(2); seq.Add(-1);
+        int length = first.Count + 2 + (second == null ? 0 : second.Count + 2);
+        var ids = new int[length];
+        var seq = new int[length];
+        int k = 0;
+        void Add(int id, int sequence) { ids[k] = id; seq[k++] = sequence; }
+        Add(0, -1);
+        for (int i = 0; i < first.Count; i++) Add(first[i], 0);
+        Add(2, -1);
         if (second != null)
         {
-            ids.Add(2); seq.Add(-1);
-            ids.AddRange(second); seq.AddRange(second.Select(_ => 1));
-            ids.Add(2); seq.Add(-1);
+            Add(2, -1);
+            for (int i = 0; i < second.Count; i++) Add(second[i], 1);
+            Add(2, -1);
         }
-        return (ids.ToArray(), new int[ids.Count], seq.ToArray());
+        return (ids, new int[length], seq);
     }
 
     public override int NumSpecialTokens(bool pair) => pair ? 4 : 2;
 
-    public override string IdToToken(int id)
-    {
-        if (id >= 0 && id < _fairseqNames.Length) return _fairseqNames[id];
-        if (id == Special.MaskId) return Special.Mask!;
-        if (id < 0 || id - FairseqOffset >= _sp.Count) throw new ArgumentOutOfRangeException(nameof(id), id, $"not an id of this {VocabSize}-id vocabulary");
-        return _sp.Pieces[id - FairseqOffset];
-    }
+    public override string IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id]
+        : throw new ArgumentOutOfRangeException(nameof(id), id, $"not an id of this {VocabSize}-id vocabulary");
+
+    // Every id's token, looked up once: Tokenize names every token it returns.
+    string TokenOf(int id) =>
+        id < _fairseqNames.Length ? _fairseqNames[id] : id == Special.MaskId ? Special.Mask! : _sp.Pieces[id - FairseqOffset];
 
     public override int? TokenToId(string token)
     {
