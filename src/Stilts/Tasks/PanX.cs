@@ -1,0 +1,15 @@
+namespace Stilts.Tasks;
+
+/// <summary>PAN-X (WikiANN) named-entity recognition, IOB2 tags over PER/ORG/LOC.</summary>
+public static class PanX
+{
+    public static IReadOnlyList<string> Labels { get; } = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"];
+
+    /// <summary>The raw {lang}.tar.gz members: "lang:token\tTAG" lines; only the first "xx:" is stripped ("en:a:b" → "a:b").</summary>
+    public static IEnumerable<TaggingExample> ReadRaw(string path, ReadReport? report = null) =>
+        TokenTagTsv.Read(path, Labels, report, stripPrefix: true);
+
+    /// <summary>xtreme's panx/{split}-{lang}.tsv (token\ttag; test holds tokens only).</summary>
+    public static IEnumerable<TaggingExample> ReadXtreme(string path, ReadReport? report = null) =>
+        TokenTagTsv.Read(path, Labels, report);
+}
