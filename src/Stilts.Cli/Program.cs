@@ -7,6 +7,7 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("Stilts: intermediate-task transfer learning for cross-lingual NLP");
+        root.Subcommands.Add(Commands.DownloadCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
