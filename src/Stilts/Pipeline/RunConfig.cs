@@ -1,10 +1,10 @@
+using Stilts.Models;
+using Stilts.Tasks;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
 namespace Stilts.Pipeline;
-
-public enum DeviceKind { Auto, Cpu, Cuda }
 
 public enum SamplerKind { Uniform, Proportional, Temperature, Specified, TimeDependent }
 
@@ -19,10 +19,12 @@ public sealed record RunConfig
 {
     /// <summary>HF checkpoint folder (config.json, model.safetensors, tokenizer files).</summary>
     public string Model { get; init; } = "";
+    /// <summary>Start from random weights when the model folder holds only config.json and tokenizer files (pretraining from scratch).</summary>
+    public bool FromScratch { get; init; }
     /// <summary>Root of the task data (xtreme layout: &lt;data_dir&gt;/&lt;task&gt;/train-en.tsv ...).</summary>
     public string DataDir { get; init; } = "data";
     public int Seed { get; init; } = 42;
-    public DeviceKind Device { get; init; } = DeviceKind.Auto;
+    public DeviceChoice Device { get; init; } = DeviceChoice.Auto;
     /// <summary>bfloat16 weights and activations on CUDA; ignored on the CPU, where bf16 is slower (STACK.md §1).</summary>
     public bool Bf16 { get; init; }
     /// <summary>Log a line (and TensorBoard scalars) every this many optimizer steps.</summary>
@@ -230,7 +232,7 @@ public sealed record EvaluationConfig
     public string? Data { get; init; }
     /// <summary>Head the target was trained with; default the task name (or the head of the last stage's only task).</summary>
     public string? Head { get; init; }
-    public string Split { get; init; } = "test";
+    public Split Split { get; init; } = Split.Test;
     public int MaxSeqLen { get; init; } = 256;
     public int BatchSize { get; init; } = 32;
 

@@ -1,3 +1,4 @@
+using Stilts.Models;
 using Stilts.Pipeline;
 
 namespace Stilts.Tests.Pipeline;
@@ -60,7 +61,7 @@ public class RunConfigTests
         Assert.Equal(SamplerKind.Proportional, s.Sampler.Kind);
         Assert.False(s.CarryHeads);
         Assert.Null(c.Evaluate!.Languages);
-        Assert.Equal((42, DeviceKind.Auto, false), (c.Seed, c.Device, c.Bf16));
+        Assert.Equal((42, DeviceChoice.Auto, false), (c.Seed, c.Device, c.Bf16));
     }
 
     [Fact]
@@ -74,7 +75,7 @@ public class RunConfigTests
         Assert.Equal(5000, joint.MaxSteps);
         Assert.True(c.Stages[1].CarryHeads);
         Assert.Equal(["de", "sw"], c.Evaluate!.Languages!);
-        Assert.Equal(DeviceKind.Cpu, c.Device);
+        Assert.Equal(DeviceChoice.Cpu, c.Device);
         var sampler = joint.CreateSampler([400, 100, 100], 1);
         Assert.Equal(20.0 / 40, sampler.Probabilities(0)[0], 12);
     }
