@@ -90,6 +90,48 @@ public static class SafeTensors
         });
     }
 
+    /// <summary>
+    /// Writes tensors as HF does for big models: shards <c>model-00001-of-0000N.safetensors</c> of at most
+    /// <paramref name="maxShardBytes"/> each (a larger tensor gets a shard of its own), filled greedily in name order,
+    /// plus <c>model.safetensors.index.json</c> mapping every tensor to its shard. One shard is written as plain
+    /// model.safetensors with no index, as save_pretrained does. Returns the file names written.
+    /// </summary>
+    public static IReadOnlyList<string> WriteSharded(string dir, IReadOnlyDictionary<string, Tensor> tensors, long maxShardBytes)
+    {
+        if (maxShardBytes <= 0) throw new ArgumentOutOfRangeException(nameof(maxShardBytes), "the shard size must be positive");
+        var shards = new List<List<string>> { new() };
+        long current = 0;
+        foreach (var name in tensors.Keys.Order(StringComparer.Ordinal))
+        {
+            long bytes = tensors[name].numel() * ElementSize(tensors[name].dtype);
+            if (current > 0 && current + bytes > maxShardBytes) { shards.Add([]); current = 0; }
+            shards[^1].Add(name);
+            current += bytes;
+        }
+        if (shards.Count == 1)
+        {
+            Write(Path.Combine(dir, "model.safetensors"), tensors);
+            return ["model.safetensors"];
+        }
+
+        var written = new List<string>();
+        var weightMap = new JsonObject();
+        long total = 0;
+        for (int i = 0; i < shards.Count; i++)
+        {
+            string file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+            var part = shards[i].ToDictionary(n => n, n => tensors[n], StringComparer.Ordinal);
+            Write(Path.Combine(dir, file), part);
+            foreach (var (n, t) in part) { weightMap[n] = file; total += t.numel() * ElementSize(t.dtype); }
+            written.Add(file);
+        }
+        // The index goes last, so no reader ever finds it naming a shard that is not there yet.
+        var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
+        AtomicFile.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        written.Add("model.safetensors.index.json");
+        return written;
+    }
+
     static FileStream OpenOrThrow(string path)
     {
         if (!File.Exists(path)) throw new InvalidInputException(path, "file not found");
@@ -129,6 +171,16 @@ public static class SafeTensors
     static Entry ParseEntry(string path, string name, JsonNode? node, long dataLength)
     {
         string where = $"{path}: tensor '{name}'";
+        // Wrong JSON types (a string shape, a float offset) surface as these from System.Text.Json; name the tensor instead.
+        try { return ParseEntryFields(where, node, dataLength, name); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or NullReferenceException)
+        {
+            throw new InvalidInputException(where, $"malformed header entry (expected dtype string, shape [ints], data_offsets [begin, end]): {e.Message}");
+        }
+    }
+
+    static Entry ParseEntryFields(string where, JsonNode? node, long dataLength, string name)
+    {
         if (node is not JsonObject o) throw new InvalidInputException(where, "header entry is not an object");
         string dtypeName = o["dtype"]?.GetValue<string>() ?? throw new InvalidInputException(where, "missing 'dtype'");
         var dtype = ParseDType(dtypeName) ?? throw new InvalidInputException(where, $"unknown dtype '{dtypeName}' (expected F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL)");
