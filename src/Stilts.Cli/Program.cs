@@ -8,6 +8,7 @@ public static class Program
     {
         var root = new RootCommand("Stilts: intermediate-task transfer learning for cross-lingual NLP");
         root.Subcommands.Add(Commands.DownloadCommand.Create());
+        root.Subcommands.Add(Commands.ScoreCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
