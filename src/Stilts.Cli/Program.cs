@@ -9,6 +9,8 @@ public static class Program
         var root = new RootCommand("Stilts: intermediate-task transfer learning for cross-lingual NLP");
         root.Subcommands.Add(Commands.DownloadCommand.Create());
         root.Subcommands.Add(Commands.ScoreCommand.Create());
+        root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.QuickstartCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

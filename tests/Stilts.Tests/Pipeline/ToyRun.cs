@@ -3,7 +3,7 @@ using Stilts.Tokenization;
 
 namespace Stilts.Tests.Pipeline;
 
-/// <summary>A generated toy world, a tiny BERT config for it and the word-level test tokenizer over its vocab.</summary>
+/// <summary>A generated toy world and a tiny BERT config with the toy vocab.txt (read by the real BERT WordPiece tokenizer).</summary>
 sealed class ToyRun
 {
     public string Root { get; }
@@ -20,7 +20,7 @@ sealed class ToyRun
         File.Copy(Path.Combine(World, "vocab.txt"), Path.Combine(Model, "vocab.txt"));
     }
 
-    public static TextTokenizer LoadTokenizer(string modelDir) => new WhitespaceTokenizer(File.ReadAllLines(Path.Combine(modelDir, "vocab.txt")));
+    public static TextTokenizer LoadTokenizer(string modelDir) => AutoTokenizer.FromFolder(modelDir);
 
     public RunOptions Options(string name) => new() { RunDir = Path.Combine(Root, "runs", name), LoadTokenizer = LoadTokenizer, CacheDir = Cache, TensorBoard = false };
 }

@@ -82,3 +82,21 @@ public class ToyWorldTests
         Assert.Equal(60, pos.Length);
     }
 }
+
+public class ToyWorldTokenizerTests
+{
+    [Fact]
+    public void The_bert_wordpiece_tokenizer_reads_every_toy_word_as_one_known_token()
+    {
+        var toy = new ToyRun();
+        var tokenizer = Stilts.Tokenization.AutoTokenizer.FromFolder(toy.Model);
+        int unk = tokenizer.Special.UnkId;
+        foreach (var lang in new[] { "en", "la", "cy", "gr", "sy" })
+            foreach (var line in File.ReadLines(Path.Combine(toy.World, "mlm", $"{lang}.txt")).Take(50))
+            {
+                var enc = tokenizer.Tokenize(line);
+                Assert.Equal(line.Split(' ').Length, enc.Length);
+                Assert.DoesNotContain(unk, enc.Ids);
+            }
+    }
+}
