@@ -330,12 +330,25 @@ public static class ExperimentRunner
                     new MaskedLmFeature(r[0], r[1].Select(v => v != 0).ToArray()), tokenizer, masking, maskRng)).ToList());
             case TaskKind.Tagging:
                 return collator.Tagging(rows.Select(ToTagging).ToList());
+            case TaskKind.MultipleChoice:
+                return collator.MultipleChoice(rows.Select(ToChoices).ToList());
             default:
                 return collator.Classification(rows.Select(r => new ClassificationFeature(r[0], Ones(r[0].Length), r[1], r[2][0])).ToList());
         }
     }
 
     static TaggingFeature ToTagging(int[][] r) => new(r[0], Ones(r[0].Length), r[1], r[2], r[3][0], r[3][1], r[4]);
+
+    /// <summary>Rows [ids_0, types_0, ids_1, types_1, ..., [label]] back to a feature.</summary>
+    static MultipleChoiceFeature ToChoices(int[][] r)
+    {
+        int choices = (r.Length - 1) / 2;
+        var ids = Enumerable.Range(0, choices).Select(k => r[2 * k]).ToArray();
+        return new MultipleChoiceFeature(ids, ids.Select(x => Ones(x.Length)).ToArray(), Enumerable.Range(0, choices).Select(k => r[2 * k + 1]).ToArray(), r[^1][0]);
+    }
+
+    /// <summary>The label field of a row: [label] for classification and multiple choice, per-token labels for tagging.</summary>
+    static int[] GoldOf(int[][] row, TaskKind kind) => kind == TaskKind.Tagging ? row[2] : row[^1];
 
     static int[] Ones(int n) { var a = new int[n]; Array.Fill(a, 1); return a; }
 
@@ -357,6 +370,7 @@ public static class ExperimentRunner
             var idx = order.Skip(start).Take(batchSize).ToArray();
             var batchRows = idx.Select(i => rows[i]).ToList();
             using var batch = kind == TaskKind.Tagging ? collator.Tagging(batchRows.Select(ToTagging).ToList())
+                : kind == TaskKind.MultipleChoice ? collator.MultipleChoice(batchRows.Select(ToChoices).ToList())
                 : collator.Classification(batchRows.Select(r => new ClassificationFeature(r[0], Ones(r[0].Length), r[1], r[2][0])).ToList());
             var logits = model.heads[head].Apply(model.encoder, Input(batch, ctx.Device));
             var argmax = logits.argmax(-1).to(ScalarType.Int32).cpu();
@@ -374,7 +388,7 @@ public static class ExperimentRunner
         long right = 0, total = 0;
         for (int i = 0; i < rows.Count; i++)
         {
-            var gold = task.Task.Kind == TaskKind.Tagging ? rows[i][2] : rows[i][2];
+            var gold = GoldOf(rows[i], task.Task.Kind);
             for (int t = 0; t < gold.Length; t++)
             {
                 if (gold[t] == FeatureLabels.Ignore) continue;
@@ -392,11 +406,11 @@ public static class ExperimentRunner
         var task = PipelineTasks.Get(eval.Task, "evaluate.task");
         string folder = Path.GetFullPath(eval.Data ?? Path.Combine(ctx.Config.DataDir, eval.Task));
         var split = eval.Split;
-        string prefix = split.ToString().ToLowerInvariant() + "-";
+        string prefix = task.SplitName(split) + "-";
         var languages = eval.Languages ?? (Directory.Exists(folder)
-            ? Directory.GetFiles(folder, prefix + "*.tsv").Select(f => Path.GetFileNameWithoutExtension(f)[prefix.Length..]).Order(StringComparer.Ordinal).ToArray()
+            ? Directory.GetFiles(folder, $"{prefix}*.{task.Extension}").Select(f => Path.GetFileNameWithoutExtension(f)[prefix.Length..]).Order(StringComparer.Ordinal).ToArray()
             : []);
-        if (languages.Length == 0) throw new InvalidInputException(folder, $"no {prefix}<lang>.tsv files to evaluate {eval.Task} on");
+        if (languages.Length == 0) throw new InvalidInputException(folder, $"no {prefix}<lang>.{task.Extension} files to evaluate {eval.Task} on");
         string head = eval.Head ?? ctx.Config.Stages.SelectMany(s => s.Tasks).LastOrDefault(t => t.Task == eval.Task)?.HeadName ?? eval.Task;
 
         var encoder = Encoder.Create(ctx.EncoderConfig, addPoolingLayer: true);
@@ -420,7 +434,7 @@ public static class ExperimentRunner
             var all = Enumerable.Range(0, rows.Count).Select(i => rows[i]).ToList();
             var predicted = Predict(ctx, model, head, task.Kind, all, eval.BatchSize, collator);
             var gold = task.Gold(path);
-            string predPath = Path.Combine(predDir, $"test-{lang}.tsv");
+            string predPath = Path.Combine(predDir, $"{task.SplitName(split)}-{lang}.{task.Extension}");
             double? accuracy;
             if (task.Kind == TaskKind.Tagging)
             {
@@ -472,23 +486,17 @@ public static class ExperimentRunner
         LoadHeads(model, Path.Combine(dir, HeadsFile), only: null);
     }
 
-    /// <summary>Loads an HF checkpoint's encoder weights (keys with or without the bert./roberta. prefix); head keys are ignored.</summary>
+    /// <summary>
+    /// Loads an HF checkpoint's encoder weights (safetensors or pytorch_model.bin, sharded or not; keys with or
+    /// without the bert./roberta. prefix) through the strict loader; head keys of the checkpoint are ignored.
+    /// </summary>
     static void LoadEncoder(Encoder encoder, string dir, bool allowRandom)
     {
-        string path = Path.Combine(dir, EncoderFile);
-        if (!File.Exists(path))
-        {
-            if (allowRandom) return;
-            throw new InvalidInputException(dir, $"no {EncoderFile} in the model folder (set from_scratch to pretrain from random weights)");
-        }
-        using var tensors = new DisposableDict(SafeTensors.Read(path));
-        string prefix = encoder.BaseModelPrefix + ".";
-        var own = tensors.Items.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
-        if (own.Count == 0) own = new Dictionary<string, Tensor>(tensors.Items);
-        var report = WeightCopy.CopyInto(encoder, own, path);
-        var missing = report.Missing.Where(m => !m.StartsWith("pooler.", StringComparison.Ordinal)).ToList();
-        if (report.Loaded.Count == 0 || missing.Count > 0)
-            throw new InvalidInputException(path, $"encoder weights missing: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : "")}");
+        bool hasWeights = new[] { "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json" }
+            .Any(f => File.Exists(Path.Combine(dir, f)));
+        if (!hasWeights && allowRandom) return;
+        if (!hasWeights) throw new InvalidInputException(dir, "the model folder holds no weights (set from_scratch: true to pretrain from random weights)");
+        Checkpoint.Load(encoder, dir, new LoadOptions { BaseModelPrefix = encoder.BaseModelPrefix, AllowMissing = ["pooler.*"] });
     }
 
     static void LoadHeads(MultiTaskModel model, string path, string? only)

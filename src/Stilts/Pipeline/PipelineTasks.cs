@@ -15,15 +15,23 @@ namespace Stilts.Pipeline;
 /// </summary>
 public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<string> Labels, Func<string, IEnumerable<TaskExample>> Read)
 {
+    /// <summary>File extension of the task's files and predictions (xtreme: tsv, XCOPA: jsonl).</summary>
+    public string Extension { get; init; } = "tsv";
+    /// <summary>What the task's layout calls the dev split (XCOPA: "val").</summary>
+    public string DevName { get; init; } = "dev";
+
     public HeadKind HeadKind => Kind switch
     {
         TaskKind.SentenceClassification or TaskKind.PairClassification => HeadKind.SequenceClassification,
         TaskKind.Tagging => HeadKind.TokenClassification,
         TaskKind.MaskedLm => HeadKind.MaskedLM,
+        TaskKind.MultipleChoice => HeadKind.MultipleChoice,
         _ => throw new InvalidInputException(Name, $"{Kind} tasks are not trainable by the runner yet"),
     };
 
-    public string FileName(Split split, string language) => $"{split.ToString().ToLowerInvariant()}-{language}.tsv";
+    public string SplitName(Split split) => split == Split.Dev ? DevName : split.ToString().ToLowerInvariant();
+
+    public string FileName(Split split, string language) => $"{SplitName(split)}-{language}.{Extension}";
 
     /// <summary>Featurizes every example of a file into cache rows (a tagging sentence may give several rows).</summary>
     public IEnumerable<int[][]> Featurize(string path, TextTokenizer tokenizer, int maxLength)
@@ -48,6 +56,12 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
                         yield return [f.InputIds, f.TokenTypeIds, f.Labels, [f.SentenceIndex, f.FirstWord], f.WordStarts];
                     sentence++;
                     break;
+                case MultipleChoiceExample c:
+                    var cf = MultipleChoiceFeaturizer.Featurize(tokenizer, c.Context, c.Question, c.Choices, c.Label ?? FeatureLabels.Ignore, maxLength);
+                    if (cf.NumChoices != Labels.Count)
+                        throw new InvalidInputException($"{path}: {c.Id}", $"{cf.NumChoices} choices, but {Name} has {Labels.Count}");
+                    yield return [.. Enumerable.Range(0, cf.NumChoices).SelectMany(k => new[] { cf.InputIds[k], cf.TokenTypeIds[k] }), [cf.Label]];
+                    break;
                 case MaskedLmExample m:
                     var mf = MaskedLanguageModeling.Featurize(tokenizer, m.Text, maxLength);
                     yield return [mf.InputIds, mf.SpecialTokensMask.Select(b => b ? 1 : 0).ToArray()];
@@ -67,6 +81,7 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
         PairClassificationExample p => p.Label == null ? null : new[] { p.Label },
         SentenceClassificationExample s => s.Label == null ? null : new[] { s.Label },
         TaggingExample t => t.Tags?.ToArray(),
+        MultipleChoiceExample c => c.Label is int l ? new[] { l.ToString(System.Globalization.CultureInfo.InvariantCulture) } : null,
         _ => null,
     }).ToList();
 
@@ -85,6 +100,8 @@ public static class PipelineTasks
         new("pawsx", TaskKind.PairClassification, PawsX.Labels, p => PawsX.ReadXtreme(p)),
         new("udpos", TaskKind.Tagging, UdPos.Labels, p => UdPos.ReadXtreme(p)),
         new("panx", TaskKind.Tagging, PanX.Labels, p => PanX.ReadXtreme(p)),
+        new("xcopa", TaskKind.MultipleChoice, ["0", "1"], p => Copa.Read(p)) { Extension = "jsonl", DevName = "val" },
+        new("copa", TaskKind.MultipleChoice, ["0", "1"], p => Copa.Read(p)) { Extension = "jsonl", DevName = "val" },
     }.ToFrozenDictionary(t => t.Name);
 
     public static IEnumerable<string> Names => All.Keys.Order();

@@ -24,6 +24,11 @@ public sealed record ToyWorldOptions
     public int TestSize { get; init; } = 400;
     /// <summary>MLM corpus sentences per language.</summary>
     public int CorpusSize { get; init; } = 4000;
+    /// <summary>Share of a made-up language's corpus sentences that mix in English words, and the share of words switched in those.</summary>
+    public double CodeSwitchSentences { get; init; } = 0.3;
+    /// <summary>Share of a made-up language's corpus lines that are a sentence followed by its English translation.</summary>
+    public double ParallelSentences { get; init; } = 0.3;
+    public double CodeSwitchWords { get; init; } = 0.3;
 }
 
 /// <summary>
@@ -116,21 +121,26 @@ public sealed class ToyWorld
     Event RandomEvent(Xoshiro256 rng, double negated) =>
         new(RandomPhrase(rng), Verbs[rng.Next(Verbs.Length)], RandomPhrase(rng), rng.NextDouble() < negated);
 
-    /// <summary>The words of an event in one language, each with its gold tag.</summary>
-    public static List<(string Word, string Tag)> Render(ToyLanguage lang, Event e)
+    /// <summary>
+    /// The words of an event in one language, each with its gold tag. With <paramref name="switchTo"/>, each concept
+    /// word is written in that language instead with probability <paramref name="rate"/> (code-switching, keeping
+    /// <paramref name="lang"/>'s word order).
+    /// </summary>
+    public static List<(string Word, string Tag)> Render(ToyLanguage lang, Event e, ToyLanguage? switchTo = null, Xoshiro256? rng = null, double rate = 0)
     {
+        string W(string concept) => switchTo != null && rng!.NextDouble() < rate ? switchTo.Word(concept) : lang.Word(concept);
         List<(string, string)> NounPhrase(Phrase p)
         {
             if (p.Name != null) return [(p.Name, "PROPN")];
-            var adjs = p.Adjectives.Select(a => (lang.Word(a), "ADJ")).ToList();
-            var np = new List<(string, string)> { (lang.Word("DET"), "DET") };
+            var adjs = p.Adjectives.Select(a => (W(a), "ADJ")).ToList();
+            var np = new List<(string, string)> { (W("DET"), "DET") };
             if (!lang.AdjectiveAfterNoun) np.AddRange(adjs);
-            np.Add((lang.Word(p.Noun!), "NOUN"));
+            np.Add((W(p.Noun!), "NOUN"));
             if (lang.AdjectiveAfterNoun) np.AddRange(adjs);
             return np;
         }
-        var verb = new List<(string, string)> { (lang.Word(e.Verb), "VERB") };
-        if (e.Negated) verb.Insert(lang.NegationAfterVerb ? 1 : 0, (lang.Word("NEG"), "PART"));
+        var verb = new List<(string, string)> { (W(e.Verb), "VERB") };
+        if (e.Negated) verb.Insert(lang.NegationAfterVerb ? 1 : 0, (W("NEG"), "PART"));
         var s = NounPhrase(e.Subject);
         var o = NounPhrase(e.Object);
         return lang.Order switch
@@ -236,11 +246,27 @@ public sealed class ToyWorld
         return words;
     }
 
-    /// <summary>All MLM corpus sentences of one language, as <see cref="Write"/> writes them.</summary>
+    /// <summary>
+    /// All MLM corpus lines of one language, as <see cref="Write"/> writes them. In the made-up languages some lines
+    /// are code-switched with English (some words written in English, the language's own order kept) and some are a
+    /// sentence followed by its English translation (parallel text, as XLM's TLM uses): the cross-lingual signal a
+    /// multilingual MLM can align the vocabularies on, and which English-only pretraining never sees.
+    /// </summary>
     public IEnumerable<string> Corpus(string language)
     {
         var lang = Languages.Single(l => l.Code == language);
         var rng = Xoshiro256.Derive(Options.Seed, Xoshiro256.Key("corpus"), Xoshiro256.Key(lang.Code));
-        for (int i = 0; i < Options.CorpusSize; i++) yield return Sentence(lang, RandomEvent(rng, 0.3));
+        var english = lang.Code == "en" ? null : Languages[0];
+        for (int i = 0; i < Options.CorpusSize; i++)
+        {
+            var e = RandomEvent(rng, 0.3);
+            double kind = rng.NextDouble();
+            if (english != null && kind < Options.ParallelSentences)
+                yield return Sentence(lang, e) + " " + Sentence(english, e); // a translation pair on one line (XLM's TLM)
+            else if (english != null && kind < Options.ParallelSentences + Options.CodeSwitchSentences)
+                yield return string.Join(' ', Render(lang, e, english, rng, Options.CodeSwitchWords).Select(w => w.Word));
+            else
+                yield return Sentence(lang, e);
+        }
     }
 }
