@@ -169,3 +169,37 @@ public class RegimeTests
         Assert.Contains(Path.Combine(toy.Root, "nowhere", "train-en.tsv"), e.Message);
     }
 }
+
+public class MultipleChoiceRunTests
+{
+    static string Copa(int i, string lang) =>
+        $$"""{"premise": "ana sees the dog {{i}}", "choice1": "the dog likes ana", "choice2": "the cat fears boris", "question": "{{(i % 2 == 0 ? "cause" : "effect")}}", "label": {{i % 2}}, "idx": {{i}}}""";
+
+    [Fact]
+    public void Copa_style_multiple_choice_trains_and_writes_jsonl_predictions()
+    {
+        var toy = new ToyRun();
+        string data = Path.Combine(toy.Root, "xcopa");
+        Directory.CreateDirectory(data);
+        File.WriteAllLines(Path.Combine(data, "train-en.jsonl"), Enumerable.Range(0, 24).Select(i => Copa(i, "en")));
+        File.WriteAllLines(Path.Combine(data, "val-en.jsonl"), Enumerable.Range(0, 6).Select(i => Copa(i, "en")));
+        foreach (var lang in new[] { "en", "la" }) File.WriteAllLines(Path.Combine(data, $"test-{lang}.jsonl"), Enumerable.Range(0, 5).Select(i => Copa(i, lang)));
+        var yaml = $$"""
+            model: {{toy.Model}}
+            from_scratch: true
+            device: cpu
+            stages:
+              - { name: t, tasks: [{ task: xcopa, data: {{data}} }], max_steps: 3, eval_every: 3, batch_size: 4, grad_accumulation: 2, max_seq_len: 24, lr: 1e-3 }
+            evaluate: { task: xcopa, data: {{data}} }
+            """;
+        var result = ExperimentRunner.Run(RunConfig.FromYaml(yaml), toy.Options("copa"));
+        Assert.Equal(3, result.Stages[0].Steps);
+        Assert.Equal(["en", "la"], result.Evaluation!.Languages.Select(l => l.Language));
+        foreach (var l in result.Evaluation.Languages)
+        {
+            Assert.EndsWith($"test-{l.Language}.jsonl", l.PredictionFile);
+            Assert.All(File.ReadAllLines(l.PredictionFile), p => Assert.Contains(p, new[] { "0", "1" }));
+            Assert.Equal(5, File.ReadAllLines(l.PredictionFile).Length);
+        }
+    }
+}
