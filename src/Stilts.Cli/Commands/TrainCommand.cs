@@ -46,8 +46,8 @@ public static class TrainCommand
                     Console.Out.WriteLine($"stage {stage.Name}: {stage.Steps} steps, best val {stage.BestMetric?.ToString("F4") ?? "-"} at step {stage.BestStep}{(stage.StoppedEarly ? " (early stop)" : "")}");
                 if (result.Evaluation is EvaluationResult eval)
                 {
-                    Console.Out.WriteLine($"zero-shot {eval.Task} accuracy:");
-                    foreach (var lang in eval.Languages) Console.Out.WriteLine($"  {lang.Language,-6} {(lang.Accuracy is double a ? (a * 100).ToString("F2") : "-"),7}");
+                    Console.Out.WriteLine($"zero-shot {eval.Task} {eval.Metric}:");
+                    foreach (var lang in eval.Languages) Console.Out.WriteLine($"  {lang.Language,-6} {(lang.Score is double a ? (a * 100).ToString("F2") : "-"),7}");
                     if (eval.Average is double avg) Console.Out.WriteLine($"  {"avg",-6} {avg * 100,7:F2}");
                 }
                 Console.Out.WriteLine($"model: {result.ModelDir}");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Stilts.Checkpoints;
+using Stilts.Metrics;
 using Stilts.Models;
 using Stilts.Tasks;
 using Stilts.Tasks.Featurization;
@@ -30,11 +31,14 @@ public sealed record RunOptions
 }
 
 public sealed record StageResult(string Name, long Steps, double? BestMetric, long BestStep, bool StoppedEarly);
-public sealed record LanguageResult(string Language, double? Accuracy, int Examples, string PredictionFile);
-public sealed record EvaluationResult(string Task, IReadOnlyList<LanguageResult> Languages)
+/// <summary>One language's zero-shot score (a fraction in [0, 1]; null when the file has no gold labels).</summary>
+public sealed record LanguageResult(string Language, double? Score, int Examples, string PredictionFile);
+
+/// <summary>Per-language scores of the target task: accuracy, or seqeval F1 for tagging (xtreme's metric for UD-POS and PAN-X).</summary>
+public sealed record EvaluationResult(string Task, string Metric, IReadOnlyList<LanguageResult> Languages)
 {
-    public double? Average => Languages.All(l => l.Accuracy.HasValue) && Languages.Count > 0 ? Languages.Average(l => l.Accuracy!.Value) : null;
-    public double? Score(string language) => Languages.FirstOrDefault(l => l.Language == language)?.Accuracy;
+    public double? Average => Languages.All(l => l.Score.HasValue) && Languages.Count > 0 ? Languages.Average(l => l.Score!.Value) : null;
+    public double? ScoreOf(string language) => Languages.FirstOrDefault(l => l.Language == language)?.Score;
 }
 public sealed record RunResult(string RunDir, IReadOnlyList<StageResult> Stages, EvaluationResult? Evaluation, string ModelDir);
 
@@ -85,7 +89,11 @@ public static class ExperimentRunner
         // ---- Setup: run folder, resolved config, tokenizer, encoder config, device, cache, logs.
         string runDir = Path.GetFullPath(options.RunDir);
         Directory.CreateDirectory(runDir);
-        config.Save(Path.Combine(runDir, "run.yaml"));
+        // Re-running resumes; a different config in the same folder would silently mix two experiments.
+        string resolved = Path.Combine(runDir, "run.yaml");
+        if (File.Exists(resolved) && File.ReadAllText(resolved) != config.ToYaml())
+            throw new InvalidInputException(resolved, "this run folder was started with a different config; use a new --run-dir (or delete the folder) to start over");
+        config.Save(resolved);
         string modelDir = Path.GetFullPath(config.Model);
         var tokenizer = options.LoadTokenizer(modelDir);
         var encoderConfig = EncoderConfig.FromFile(Path.Combine(modelDir, "config.json"));
@@ -261,7 +269,7 @@ public static class ExperimentRunner
             {
                 if (supervised.Count > 0)
                 {
-                    var perTask = supervised.ToDictionary(t => t.Name, t => Accuracy(ctx, model, t, t.Val, stage.BatchSize * 4, collator));
+                    var perTask = supervised.ToDictionary(t => t.Name, t => ValidationScore(ctx, model, t, t.Val, stage.BatchSize * 4, collator));
                     double metric = perTask.Values.Average();
                     bool improved = state.BestMetric == null || metric > state.BestMetric;
                     if (improved) AtomicFolder.Write(bestDir, d => SaveWeights(model, d));
@@ -382,7 +390,7 @@ public static class ExperimentRunner
     }
 
     /// <summary>Accuracy over labelled positions (examples for classification, first subwords for tagging).</summary>
-    static double Accuracy(Context ctx, MultiTaskModel model, StageTask task, IReadOnlyList<int[][]> rows, int batchSize, Collator collator)
+    static double ValidationScore(Context ctx, MultiTaskModel model, StageTask task, IReadOnlyList<int[][]> rows, int batchSize, Collator collator)
     {
         var predicted = Predict(ctx, model, task.Head, task.Task.Kind, rows, batchSize, collator);
         long right = 0, total = 0;
@@ -435,36 +443,36 @@ public static class ExperimentRunner
             var predicted = Predict(ctx, model, head, task.Kind, all, eval.BatchSize, collator);
             var gold = task.Gold(path);
             string predPath = Path.Combine(predDir, $"{task.SplitName(split)}-{lang}.{task.Extension}");
-            double? accuracy;
+            double? score;
             if (task.Kind == TaskKind.Tagging)
             {
                 // Token predictions at each word's first subword, pieces of long sentences merged back in order.
                 var features = all.Select(ToTagging).ToList();
                 var perToken = features.Select((f, i) => (IReadOnlyList<int>)predicted[i]).ToList();
                 var words = TaggingFeaturizer.MergePredictions(features, perToken);
-                AtomicFile.WriteAllText(predPath, string.Concat(words.Select(s => string.Concat(s.Select(w => task.Labels[w] + "\n")) + "\n")));
-                long right = 0, total = 0;
-                for (int s = 0; s < words.Length; s++)
-                    if (gold[s] is string[] tags)
-                        for (int w = 0; w < tags.Length; w++) { total++; if (task.Labels[words[s][w]] == tags[w]) right++; }
-                accuracy = total == 0 ? null : (double)right / total;
+                var tags = words.Select(s => (IReadOnlyList<string>)s.Select(w => task.Labels[w]).ToList()).ToList();
+                AtomicFile.WriteAllText(predPath, string.Concat(tags.Select(s => string.Concat(s.Select(t => t + "\n")) + "\n")));
+                var labelled = Enumerable.Range(0, tags.Count).Where(i => gold[i] != null).ToList();
+                score = labelled.Count == 0 ? null
+                    : Seqeval.Score(labelled.Select(i => (IReadOnlyList<string>)gold[i]!).ToList(), labelled.Select(i => tags[i]).ToList()).F1 / 100;
             }
             else
             {
                 var labels = predicted.Select(p => task.Labels[p[0]]).ToList();
                 AtomicFile.WriteAllText(predPath, string.Concat(labels.Select(l => l + "\n")));
-                int labelled = gold.Count(g => g != null);
-                accuracy = labelled == 0 ? null : (double)labels.Where((l, i) => gold[i] is string[] g && g[0] == l).Count() / labelled;
+                var labelled = Enumerable.Range(0, labels.Count).Where(i => gold[i] != null).ToList();
+                score = labelled.Count == 0 ? null
+                    : Accuracy.Compute(labelled.Select(i => gold[i]![0]).ToList(), labelled.Select(i => labels[i]).ToList()).Accuracy / 100;
             }
-            results.Add(new LanguageResult(lang, accuracy, all.Count, predPath));
+            results.Add(new LanguageResult(lang, score, all.Count, predPath));
         }
         model.Dispose();
-        var evaluation = new EvaluationResult(eval.Task, results);
+        var evaluation = new EvaluationResult(eval.Task, task.Kind == TaskKind.Tagging ? "f1" : "accuracy", results);
         AtomicFile.WriteAllText(Path.Combine(ctx.RunDir, "results.json"), JsonSerializer.Serialize(new
         {
             task = eval.Task,
-            metric = "accuracy",
-            languages = results.ToDictionary(r => r.Language, r => new { accuracy = r.Accuracy, examples = r.Examples }),
+            metric = evaluation.Metric,
+            languages = results.ToDictionary(r => r.Language, r => new { score = r.Score, examples = r.Examples }),
             average = evaluation.Average,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return evaluation;

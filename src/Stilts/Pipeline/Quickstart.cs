@@ -96,7 +96,7 @@ public static class Quickstart
             var common = new RunConfig { Model = pretrained.ModelDir, Seed = options.Seed, Device = Models.DeviceChoice.Cpu, LogEvery = 50, Evaluate = evaluate };
             var baseline = Go($"{tag}-baseline", common with { Stages = [target] }).Evaluation!;
             var stilts = Go($"{tag}-intermediate", common with { Stages = [Stage("intermediate", "udpos", "toypos", options.IntermediateEpochs), target] }).Evaluation!;
-            return baseline.Languages.Select(l => new QuickstartRow(l.Language, l.Accuracy ?? 0, stilts.Score(l.Language) ?? 0))
+            return baseline.Languages.Select(l => new QuickstartRow(l.Language, l.Score ?? 0, stilts.ScoreOf(l.Language) ?? 0))
                 .OrderBy(r => r.Language == "en" ? "" : r.Language, StringComparer.Ordinal).ToList();
         }
         var result = new QuickstartResult(Compare("multilingual", multi), Compare("english", english));

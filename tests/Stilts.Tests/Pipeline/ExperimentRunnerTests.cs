@@ -33,7 +33,7 @@ public class ExperimentRunnerTests
         {
             Assert.Equal(80, File.ReadAllLines(lang.PredictionFile).Length);
             Assert.All(File.ReadAllLines(lang.PredictionFile), l => Assert.Contains(l, Stilts.Tasks.Xnli.Labels));
-            Assert.InRange(lang.Accuracy!.Value, 0, 1);
+            Assert.InRange(lang.Score!.Value, 0, 1);
         }
         string run = result.RunDir;
         Assert.True(File.Exists(Path.Combine(run, "run.yaml")));

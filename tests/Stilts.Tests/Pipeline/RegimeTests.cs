@@ -95,7 +95,7 @@ public class RegimeTests
         var second = Run(toy, "two", yaml);
         Assert.Equal(entries, Directory.GetDirectories(toy.Cache).Select(d => (d, Directory.GetLastWriteTimeUtc(d))).ToList());
         Assert.Equal(File.ReadAllBytes(Path.Combine(first.ModelDir, "model.safetensors")), File.ReadAllBytes(Path.Combine(second.ModelDir, "model.safetensors")));
-        Assert.Equal(first.Evaluation!.Languages.Select(l => l.Accuracy), second.Evaluation!.Languages.Select(l => l.Accuracy));
+        Assert.Equal(first.Evaluation!.Languages.Select(l => l.Score), second.Evaluation!.Languages.Select(l => l.Score));
         var other = Run(toy, "three", yaml.Replace("seed: 3", "seed: 4"));
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(first.ModelDir, "model.safetensors")), File.ReadAllBytes(Path.Combine(other.ModelDir, "model.safetensors")));
     }
@@ -201,5 +201,28 @@ public class MultipleChoiceRunTests
             Assert.All(File.ReadAllLines(l.PredictionFile), p => Assert.Contains(p, new[] { "0", "1" }));
             Assert.Equal(5, File.ReadAllLines(l.PredictionFile).Length);
         }
+    }
+}
+
+public class RunFolderTests
+{
+    [Fact]
+    public void A_run_folder_refuses_a_different_config()
+    {
+        var toy = new ToyRun();
+        string Yaml(int seed) => $$"""
+            model: {{toy.Model}}
+            from_scratch: true
+            seed: {{seed}}
+            device: cpu
+            stages:
+              - { name: t, tasks: [{ task: xnli, data: {{toy.World}}/toynli }], max_steps: 1, eval_every: 1, batch_size: 4, grad_accumulation: 1, max_seq_len: 24, val_subset: 4 }
+            """;
+        var first = ExperimentRunner.Run(RunConfig.FromYaml(Yaml(1)), toy.Options("r"));
+        // Same config again: everything is already done, the result comes back unchanged.
+        var again = ExperimentRunner.Run(RunConfig.FromYaml(Yaml(1)), toy.Options("r"));
+        Assert.Equal(first.Stages, again.Stages);
+        var e = Assert.Throws<InvalidInputException>(() => ExperimentRunner.Run(RunConfig.FromYaml(Yaml(2)), toy.Options("r")));
+        Assert.EndsWith("run.yaml", e.Where);
     }
 }
