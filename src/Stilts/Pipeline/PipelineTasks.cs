@@ -101,10 +101,23 @@ public static class PipelineTasks
         new("udpos", TaskKind.Tagging, UdPos.Labels, p => UdPos.ReadXtreme(p)),
         new("panx", TaskKind.Tagging, PanX.Labels, p => PanX.ReadXtreme(p)),
         new("xcopa", TaskKind.MultipleChoice, ["0", "1"], p => Copa.Read(p)) { Extension = "jsonl", DevName = "val" },
+        new("toysent", TaskKind.SentenceClassification, ToyWorld.SentimentLabels, ReadToySentiment),
         new("copa", TaskKind.MultipleChoice, ["0", "1"], p => Copa.Read(p)) { Extension = "jsonl", DevName = "val" },
     }.ToFrozenDictionary(t => t.Name);
 
     public static IEnumerable<string> Names => All.Keys.Order();
+
+    /// <summary>The quickstart's sentence-classification files: "sentence \t label" (label optional in test files).</summary>
+    static IEnumerable<TaskExample> ReadToySentiment(string path)
+    {
+        foreach (var (line, text) in TaskFiles.Lines(path))
+        {
+            if (text.Length == 0) continue;
+            var f = TaskFiles.Fields(path, line, text, "sentence[, label]", 1, 2);
+            yield return new SentenceClassificationExample($"{TaskFiles.Stem(path)}-{line}", f[0],
+                f.Length == 2 ? TaskFiles.CheckLabel(f[1], ToyWorld.SentimentLabels, $"{path}:{line}") : null);
+        }
+    }
 
     public static PipelineTask Get(string name, string where) => All.TryGetValue(name, out var t) ? t
         : throw new InvalidInputException(where, $"unknown task '{name}' (the runner trains: {string.Join(", ", Names)})");

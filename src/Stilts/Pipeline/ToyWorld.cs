@@ -17,6 +17,8 @@ public sealed record ToyWorldOptions
     public int Seed { get; init; } = 1;
     /// <summary>Pair-classification (NLI-like) training examples, English only.</summary>
     public int NliTrain { get; init; } = 2000;
+    /// <summary>Sentence-classification (sentiment) training sentences, English only.</summary>
+    public int SentimentTrain { get; init; } = 2000;
     /// <summary>Tagging training sentences, English only.</summary>
     public int PosTrain { get; init; } = 2000;
     /// <summary>Dev and test examples per language and task.</summary>
@@ -38,13 +40,17 @@ public sealed record ToyWorldOptions
 /// made-up forms in Latin, Cyrillic, Greek and Canadian-syllabics letters. Person names are shared by all languages,
 /// the way names and numbers are shared by real ones: they are the anchors multilingual pretraining can align on.
 /// Everything is a pure function of the seed. <see cref="Write"/> lays it out like the xtreme data
-/// (<c>toynli/{train-en,dev-xx,test-xx}.tsv</c> as XNLI, <c>toypos/...</c> as UD-POS, with labels in the test files),
+/// (<c>toynli/{train-en,dev-xx,test-xx}.tsv</c> as XNLI, <c>toypos/...</c> as UD-POS, <c>toysent/...</c> as
+/// "sentence 	 positive|negative", with labels in the test files),
 /// <c>mlm/&lt;lang&gt;.txt</c> corpora, and a word-level BERT <c>vocab.txt</c>.
 /// </summary>
 public sealed class ToyWorld
 {
     public static readonly string[] NliLabels = ["contradiction", "entailment", "neutral"];
     public static readonly string[] PosTags = ["DET", "ADJ", "NOUN", "PROPN", "VERB", "PART"];
+    public static readonly string[] SentimentLabels = ["negative", "positive"];
+    /// <summary>Verbs of positive valence; the other half are negative. A negated sentence flips its verb's valence.</summary>
+    static readonly HashSet<string> PositiveVerbs = ["likes", "helps", "finds", "visits", "calls", "paints"];
 
     static readonly string[] Names = ["ana", "boris", "chen", "dara", "emil", "farah", "goran", "hana", "ivo", "jun", "kemal", "lena"];
     static readonly string[] Nouns = ["dog", "cat", "bird", "horse", "child", "teacher", "farmer", "doctor", "king", "river", "house", "tree",
@@ -197,11 +203,14 @@ public sealed class ToyWorld
     {
         var en = Languages[0];
         WriteNli(Path.Combine(folder, "toynli", "train-en.tsv"), en, Options.NliTrain, "nli-train");
+        WriteSentiment(Path.Combine(folder, "toysent", "train-en.tsv"), en, Options.SentimentTrain, "sent-train");
         WritePos(Path.Combine(folder, "toypos", "train-en.tsv"), en, Options.PosTrain, "pos-train");
         foreach (var lang in Languages)
         {
             WriteNli(Path.Combine(folder, "toynli", $"dev-{lang.Code}.tsv"), lang, Options.DevSize, "nli-dev");
             WriteNli(Path.Combine(folder, "toynli", $"test-{lang.Code}.tsv"), lang, Options.TestSize, "nli-test");
+            WriteSentiment(Path.Combine(folder, "toysent", $"dev-{lang.Code}.tsv"), lang, Options.DevSize, "sent-dev");
+            WriteSentiment(Path.Combine(folder, "toysent", $"test-{lang.Code}.tsv"), lang, Options.TestSize, "sent-test");
             WritePos(Path.Combine(folder, "toypos", $"dev-{lang.Code}.tsv"), lang, Options.DevSize, "pos-dev");
             WritePos(Path.Combine(folder, "toypos", $"test-{lang.Code}.tsv"), lang, Options.TestSize, "pos-test");
             AtomicFile.WriteAllText(Path.Combine(folder, "mlm", $"{lang.Code}.txt"), string.Join('\n', Corpus(lang.Code)) + "\n");
@@ -219,6 +228,21 @@ public sealed class ToyWorld
         {
             var (p, h, label) = RandomPair(rng);
             sb.Append(Sentence(lang, p)).Append('\t').Append(Sentence(lang, h)).Append('\t').Append(NliLabels[label]).Append('\n');
+        }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    /// <summary>Sentiment of an event: its verb's valence, flipped by negation (decided by meaning, not by any word form).</summary>
+    public static string Sentiment(Event e) => SentimentLabels[PositiveVerbs.Contains(e.Verb) ^ e.Negated ? 1 : 0];
+
+    void WriteSentiment(string path, ToyLanguage lang, int count, string split)
+    {
+        var rng = Xoshiro256.Derive(Options.Seed, Xoshiro256.Key(split));
+        var sb = new StringBuilder();
+        for (int i = 0; i < count; i++)
+        {
+            var e = RandomEvent(rng, 0.3);
+            sb.Append(Sentence(lang, e)).Append('\t').Append(Sentiment(e)).Append('\n');
         }
         AtomicFile.WriteAllText(path, sb.ToString());
     }

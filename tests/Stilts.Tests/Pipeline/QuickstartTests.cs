@@ -17,17 +17,17 @@ public class QuickstartTests(ITestOutputHelper output)
         var options = new QuickstartOptions
         {
             Folder = TestPaths.NewTempDir("stilts-quickstart"),
-            World = new ToyWorldOptions { NliTrain = 2000, PosTrain = 400, DevSize = 100, TestSize = 200, CorpusSize = 3000 },
-            PretrainEpochs = 6, IntermediateEpochs = 1, TargetEpochs = 6, FineTuneLr = 5e-4,
+            World = new ToyWorldOptions { NliTrain = 600, SentimentTrain = 1000, PosTrain = 50, DevSize = 100, TestSize = 200, CorpusSize = 2000 },
+            PretrainEpochs = 5, IntermediateEpochs = 1, TargetEpochs = 3,
         };
         var result = Quickstart.Run(options, AutoTokenizer.FromFolder);
         output.WriteLine(result.Table());
         Assert.Equal(["en", "cy", "gr", "la", "sy"], result.Multilingual.Select(r => r.Language));
         var heldOut = result.Multilingual.Where(r => r.Language != "en").ToList();
-        // Chance is 1/3 (balanced 3-way labels).
-        Assert.True(heldOut.Average(r => r.Baseline) > 0.45, $"multilingual baseline zero-shot average {heldOut.Average(r => r.Baseline):F3}");
-        Assert.True(heldOut.Average(r => r.Intermediate) > 0.45, $"multilingual intermediate zero-shot average {heldOut.Average(r => r.Intermediate):F3}");
-        Assert.True(result.Multilingual[0].Baseline > 0.6, "English (the training language) should be learned well");
+        // Chance is 1/2 (two labels, about balanced).
+        Assert.True(heldOut.Average(r => r.Baseline) > 0.62, $"multilingual baseline zero-shot average {heldOut.Average(r => r.Baseline):F3}");
+        Assert.True(heldOut.Average(r => r.Intermediate) > 0.62, $"multilingual intermediate zero-shot average {heldOut.Average(r => r.Intermediate):F3}");
+        Assert.True(result.Multilingual[0].Baseline > 0.8, "English (the training language) should be learned well");
         Assert.True(File.Exists(Path.Combine(options.Folder, "results.txt")));
     }
 }

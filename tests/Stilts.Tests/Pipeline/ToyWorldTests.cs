@@ -21,7 +21,7 @@ public class ToyWorldTests
         Assert.NotEqual(fa["toynli/test-la.tsv"], Files(c)["toynli/test-la.tsv"]);
         Assert.Contains("toynli/train-en.tsv", fa.Keys);
         foreach (var lang in new[] { "en", "la", "cy", "gr", "sy" })
-            foreach (var f in new[] { $"toynli/dev-{lang}.tsv", $"toynli/test-{lang}.tsv", $"toypos/test-{lang}.tsv", $"mlm/{lang}.txt" })
+            foreach (var f in new[] { $"toynli/dev-{lang}.tsv", $"toynli/test-{lang}.tsv", $"toypos/test-{lang}.tsv", $"toysent/test-{lang}.tsv", $"mlm/{lang}.txt" })
                 Assert.Contains(f, fa.Keys);
     }
 
@@ -67,6 +67,25 @@ public class ToyWorldTests
     }
 
     [Fact]
+    public void Sentiment_is_the_verb_valence_flipped_by_negation_in_every_language()
+    {
+        var world = ToyWorld.Generate(Small);
+        var likes = new ToyWorld.Event(new("ana", null, []), "likes", new(null, "dog", []), Negated: false);
+        var fears = likes with { Verb = "fears" };
+        Assert.Equal("positive", ToyWorld.Sentiment(likes));
+        Assert.Equal("negative", ToyWorld.Sentiment(likes with { Negated = true }));
+        Assert.Equal("negative", ToyWorld.Sentiment(fears));
+        Assert.Equal("positive", ToyWorld.Sentiment(fears with { Negated = true }));
+        string root = TestPaths.NewTempDir();
+        world.Write(root);
+        // Same latent examples in every language: the labels of the test files agree line by line.
+        var en = File.ReadAllLines(Path.Combine(root, "toysent", "test-en.tsv")).Select(l => l.Split('\t')[1]).ToList();
+        var sy = File.ReadAllLines(Path.Combine(root, "toysent", "test-sy.tsv")).Select(l => l.Split('\t')[1]).ToList();
+        Assert.Equal(en, sy);
+        Assert.InRange(en.Count(l => l == "positive"), 20, 40);
+    }
+
+    [Fact]
     public void Vocab_covers_every_word_of_every_file()
     {
         string root = TestPaths.NewTempDir();
@@ -75,7 +94,7 @@ public class ToyWorldTests
         Assert.Equal("[PAD]", File.ReadLines(Path.Combine(root, "vocab.txt")).First());
         var words = Directory.GetFiles(root, "*.t*", SearchOption.AllDirectories).Where(f => !f.EndsWith("vocab.txt"))
             .SelectMany(File.ReadAllLines).SelectMany(l => l.Split('\t', ' '))
-            .Where(w => w.Length > 0 && !ToyWorld.NliLabels.Contains(w) && !ToyWorld.PosTags.Contains(w));
+            .Where(w => w.Length > 0 && !ToyWorld.NliLabels.Contains(w) && !ToyWorld.PosTags.Contains(w) && !ToyWorld.SentimentLabels.Contains(w));
         Assert.All(words, w => Assert.Contains(w, vocab));
         // Tagging files: one "word \t tag" per line, a blank line after each sentence.
         var pos = File.ReadAllText(Path.Combine(root, "toypos", "test-gr.tsv")).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
