@@ -14,6 +14,8 @@ public static class Program
         root.Subcommands.Add(Commands.ScoreCommand.Create());
         root.Subcommands.Add(Commands.GenerateCommand.Create());
         root.Subcommands.Add(Commands.BenchCommand.Create());
+        root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.QuickstartCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
