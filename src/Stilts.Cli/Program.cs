@@ -16,6 +16,10 @@ public static class Program
         root.Subcommands.Add(Commands.BenchCommand.Create());
         root.Subcommands.Add(Commands.TrainCommand.Create());
         root.Subcommands.Add(Commands.QuickstartCommand.Create());
+        root.Subcommands.Add(Commands.ValidateCommand.Create());
+        root.Subcommands.Add(Commands.RunCommand.Create());
+        root.Subcommands.Add(Commands.ResultsCommand.Create());
+        root.Subcommands.Add(Commands.ReportCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
