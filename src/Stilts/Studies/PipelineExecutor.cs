@@ -81,10 +81,13 @@ public static class PipelineExecutor
     {
         var merged = (JsonObject)defaults.DeepClone();
         foreach (var (k, v) in stage) merged[k] = v?.DeepClone();
-        if (merged["task"] is { } single) // shorthand: task: X
+        if (merged["task"] is { } single) // shorthand: {task: X, data: D, language: L, head: H} for a one-task stage
         {
+            var spec = new JsonObject { ["task"] = single.DeepClone() };
+            foreach (var key in new[] { "data", "language", "head" })
+                if (merged[key] is { } value) { spec[key] = value.DeepClone(); merged.Remove(key); }
             merged.Remove("task");
-            merged["tasks"] = new JsonArray(new JsonObject { ["task"] = single.DeepClone() });
+            merged["tasks"] = new JsonArray(spec);
         }
         if (merged["tasks"] is JsonArray tasks) // tasks: [a, b] shorthand for [{task: a}, {task: b}]
             for (int i = 0; i < tasks.Count; i++)
