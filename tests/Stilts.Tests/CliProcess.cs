@@ -7,12 +7,15 @@ public static class CliProcess
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "Stilts.Cli.dll");
 
-    public static (int Exit, string Stdout, string Stderr) RunWithInput(string? stdin, params string[] args)
+    public static (int Exit, string Stdout, string Stderr) RunWithInput(string? stdin, params string[] args) => RunWith(stdin, null, args);
+
+    public static (int Exit, string Stdout, string Stderr) RunWith(string? stdin, Action<ProcessStartInfo>? configure, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin != null, UseShellExecute = false,
         };
+        configure?.Invoke(start);
         start.ArgumentList.Add(Dll);
         foreach (string a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

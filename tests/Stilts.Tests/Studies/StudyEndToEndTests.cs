@@ -110,3 +110,29 @@ public sealed class StudyEndToEndTests
         Assert.Contains("16/16 done, 0 failed", stdout);
     }
 }
+
+/// <summary>The same tiny study submitted to a real Slurm (slurmctld + slurmd on localhost) as job arrays.</summary>
+public sealed class SlurmBackendTests
+{
+    [Fact]
+    public void SlurmBackendRunsEveryRunAsArrayTasksWithIntermediateFirst()
+    {
+        using var slurm = new LocalSlurm();
+        string study = StudyEndToEndTests.WriteToyStudy("slurm-study");
+        var (exit, stdout, stderr) = CliProcess.RunWith(null, slurm.Configure, "run", study, "--backend", "slurm", "--wait");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("submitted 4 intermediate run(s)", stdout);
+        Assert.Contains("16/16 done, 0 failed", stdout);
+        var file = StudyFile.Load(study);
+        using var store = ResultsStore.Open(file.ResultsPath);
+        var runs = store.Runs(file.Name).ToDictionary(r => r.Key);
+        // Every target run of a regime started after its intermediate run finished.
+        foreach (var run in runs.Values.Where(r => r.Kind == "Target" && r.Regime != "baseline"))
+            Assert.True(run.StartedAt >= runs[$"int/{run.Model}/{run.Regime}/s{run.Seed}"].FinishedAt, run.Key);
+        // Each ran in its own Slurm task process, not in the submitting one.
+        Assert.DoesNotContain(runs.Values, r => r.Checkpoint == null);
+        string logs = Directory.GetDirectories(Path.Combine(file.OutputDir, "slurm")).Single();
+        Assert.Equal(4, Directory.GetFiles(logs, "intermediate-*.log").Length);
+        Assert.Equal(12, Directory.GetFiles(logs, "target-*.log").Length);
+    }
+}
