@@ -69,22 +69,6 @@ public sealed class ScoreCommandTests
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
-    // The CLI runs as its own process, so stdout, stderr and the exit code are the real ones.
-    static (int Exit, string Stdout, string Stderr) RunCli(params string[] args)
-    {
-        var bin = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)); // bin/<config>/<tfm>
-        string config = bin.Parent!.Name, tfm = bin.Name;
-        string dll = Path.Combine(TestPaths.RepoRoot, "src", "Stilts.Cli", "bin", config, tfm, "Stilts.Cli.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout, stderr.Result);
-    }
-
     [Theory]
     [InlineData(Benchmark.Xtreme, 9)]
     [InlineData(Benchmark.XtremeR, 10)]
@@ -158,7 +142,7 @@ public sealed class ScoreCommandTests
         Assert.Equal(gone, e.Where);
         Assert.Contains("--partial", e.Message);
 
-        var (exit, stdout, stderr) = RunCli("score", "--benchmark", "xtreme-r", "--predictions", predictions, "--labels", labels);
+        var (exit, stdout, stderr) = CliProcess.Run("score", "--benchmark", "xtreme-r", "--predictions", predictions, "--labels", labels);
         Assert.True(exit == 2, $"exit {exit}: {stderr}");
         Assert.Contains(gone, stderr);
         Assert.Equal("", stdout);
@@ -175,7 +159,7 @@ public sealed class ScoreCommandTests
         Directory.Delete(Path.Combine(predictions, "bucc2018"), recursive: true);
         string output = Path.Combine(root, "out", "scores.json");
 
-        var (exit, stdout, stderr) = RunCli("score", "--benchmark", "xtreme", "--predictions", predictions, "--labels", labels,
+        var (exit, stdout, stderr) = CliProcess.Run("score", "--benchmark", "xtreme", "--predictions", predictions, "--labels", labels,
             "--partial", "--output", output);
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         Assert.Equal(File.ReadAllText(output), stdout);
