@@ -12,6 +12,11 @@ public static partial class Sections
     public static IReadOnlyList<Section> All { get; } =
     [
         new("Machine limit", Gemm),
+        new("Tokenization", Tokenization),
+        new("Training step", TrainingStep),
+        new("Memory", Memory),
+        new("Overhead", Overhead),
+        new("Inference", Inference),
         new("Retrieval", RetrievalKnn),
     ];
 
