@@ -123,8 +123,12 @@ public sealed class BertWordPieceTokenizerTests
     [Fact]
     public void Missing_special_token_is_invalid_input()
     {
-        string dir = Folder("{}", ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello"]);
+        string dir = Folder("{}", ["[PAD]", "[UNK]", "[CLS]", "[MASK]", "hello"]);
         var ex = Assert.Throws<InvalidInputException>(() => AutoTokenizer.FromFolder(dir));
-        Assert.Contains("[MASK]", ex.Message);
+        Assert.Contains("[SEP]", ex.Message);
+        // [MASK] alone is optional: a vocabulary without it still tokenizes.
+        var noMask = AutoTokenizer.FromFolder(Folder("{}", ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello"]));
+        Assert.Null(noMask.Special.MaskId);
+        Assert.Equal([2, 4, 3], noMask.Encode("Hello").Ids);
     }
 }
