@@ -10,6 +10,9 @@ namespace Stilts.Bench;
 /// <summary>Seconds one step spent in each phase of the loop.</summary>
 public sealed record StepPhases(double Sampling, double Loading, double Collation, double Model, double Logging, double Teardown)
 {
+    /// <summary>The model phase split: forward + loss, backward, clipping + AdamW + schedule + zero-grad.</summary>
+    public (double Forward, double Backward, double Optimizer) ModelSplit { get; init; }
+
     public double Total => Sampling + Loading + Collation + Model + Logging + Teardown;
     public double Outside => Total - Model;
 }
@@ -97,6 +100,7 @@ public sealed class TrainingLoop : IDisposable
     {
         long t0 = Stopwatch.GetTimestamp();
         double sampling, loading, collation, modelTime, logging;
+        (double, double, double) split;
         using (memory.BeginStep())
         {
             // Sampling: size-proportional task choice, then the next indices of that task's shuffled epoch.
@@ -124,13 +128,16 @@ public sealed class TrainingLoop : IDisposable
 
             var logits = model.forward(new EncoderInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds));
             var loss = model.Loss(logits, batch.Labels!);
+            long tf = Stopwatch.GetTimestamp();
             loss.backward();
+            long tb = Stopwatch.GetTimestamp();
             double norm = Gradients.ClipGlobalNorm(model.parameters(), 1.0);
             optimizer.Step();
             schedule.Step();
             optimizer.ZeroGrad();
             long t4 = Stopwatch.GetTimestamp();
             modelTime = Seconds(t3, t4);
+            split = (Seconds(t3, tf), Seconds(tf, tb), Seconds(tb, t4));
 
             step++;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -140,7 +147,7 @@ public sealed class TrainingLoop : IDisposable
         }
         // The step scope's disposal and the periodic GC belong to the loop, not the model.
         double teardown = Stopwatch.GetElapsedTime(t0).TotalSeconds - (sampling + loading + collation + modelTime + logging);
-        return new StepPhases(sampling, loading, collation, modelTime, logging, teardown);
+        return new StepPhases(sampling, loading, collation, modelTime, logging, teardown) { ModelSplit = split };
     }
 
     static double Seconds(long from, long to) => (to - from) / (double)Stopwatch.Frequency;

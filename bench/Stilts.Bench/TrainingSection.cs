@@ -67,6 +67,15 @@ public static partial class Sections
             $"{Program.F(achieved)} GFLOP/s = {share:P0}", ">= 60% of GEMM peak", share >= 0.6,
             $"FLOPs/step = 6·N·B·T + 12·L·B·T²·H = {flops / 1e9:0.0} GFLOP (N = non-embedding parameters; embedding lookups do no matmul)");
 
+        // Profile: where the model phase goes, and how fast libtorch runs the model's own matmul shapes alone.
+        double Mean(Func<StepPhases, double> f) => ours.Average(f);
+        double fwd = Mean(p => p.ModelSplit.Forward), bwd = Mean(p => p.ModelSplit.Backward), opt = Mean(p => p.ModelSplit.Optimizer);
+        double shapeGemm = ModelShapeGemmGflops(shape, ctx.Smoke ? 2 : 5);
+        yield return new BenchRow(section, "profile of the Stilts step",
+            $"forward {Program.F(fwd, "0.000")} s, backward {Program.F(bwd, "0.000")} s, clip + AdamW {Program.F(opt, "0.000")} s", "", null,
+            $"mean over {ours.Count} steps; backward / forward = {Program.F(bwd / fwd, "0.00")} (2.0 if all matmul); " +
+            $"the layer's linear shapes alone (B·T x H x H, x 4H) run at {Program.F(shapeGemm)} GFLOP/s = {shapeGemm / ctx.GemmPeakGflops:P0} of the GEMM peak");
+
         if (script is null)
         {
             yield return new BenchRow(section, "PyTorch 1.13 step (same shape)", "not installed", "", null, $"{Python} cannot import torch (Debian python3-torch)");
@@ -85,6 +94,29 @@ public static partial class Sections
             $"{Program.F(flops / theirStep / 1e9)} GFLOP/s = {flops / theirStep / 1e9 / ctx.GemmPeakGflops:P0} of peak; torch.optim.AdamW, {BlasName()}");
         yield return new BenchRow(section, "ratio Stilts / PyTorch (steps/s)", $"{Program.F(theirStep / step, "0.00")}x", "", null,
             "interleaved: our steps and theirs alternate in rounds within one run");
+    }
+
+    /// <summary>GFLOP/s of one layer's forward linears at the step's shapes (q, k, v, out: BT x H x H; up: BT x H x 4H;
+    /// down: BT x 4H x H) through F.linear: the ceiling those shapes allow, below the square-GEMM peak.</summary>
+    static double ModelShapeGemmGflops(TrainShape shape, int repeats)
+    {
+        using var scope = torch.NewDisposeScope();
+        long bt = (long)shape.Batch * shape.Seq;
+        var x = torch.randn(bt, shape.Hidden);
+        var h = torch.randn(bt, shape.Ff);
+        var wq = torch.randn(shape.Hidden, shape.Hidden);
+        var wUp = torch.randn(shape.Ff, shape.Hidden);
+        var wDown = torch.randn(shape.Hidden, shape.Ff);
+        void Layer()
+        {
+            using var s = torch.NewDisposeScope();
+            for (int i = 0; i < 4; i++) torch.nn.functional.linear(x, wq);
+            torch.nn.functional.linear(x, wUp);
+            torch.nn.functional.linear(h, wDown);
+        }
+        var t = Harness.Measure(Layer, warmup: 1, repeats: repeats);
+        double flops = 2.0 * bt * (4.0 * shape.Hidden * shape.Hidden + 2.0 * shape.Hidden * shape.Ff);
+        return flops / t.MedianSeconds / 1e9;
     }
 
     static string Last(string s) => s.Trim().Split('\n').LastOrDefault() ?? "";
