@@ -20,8 +20,9 @@ public static partial class Sections
         const string section = "Inference";
         bool smoke = ctx.Smoke;
         int seq = smoke ? 16 : 128, big = smoke ? 4 : 32, generate = smoke ? 4 : 32;
-        int latencyIters = smoke ? 2 : 10, throughputIters = smoke ? 2 : 3;
+        int latencyIters = smoke ? 2 : 10, throughputIters = 2;
         var rows = new List<BenchRow>();
+        progress = ctx.Log;
         using var noGrad = no_grad();
         manual_seed(5);
 
@@ -55,9 +56,16 @@ public static partial class Sections
         return rows;
     }
 
-    static LatencyResult Run(Action<int> call, int batch, int seq, int generate, int iterations) =>
-        LatencyBenchmark.Measure(() => { using var scope = NewDisposeScope(); call(batch); }, batch, seq, generate,
+    static TextWriter progress = TextWriter.Null;
+
+    static LatencyResult Run(Action<int> call, int batch, int seq, int generate, int iterations)
+    {
+        // Batch-32 calls take seconds: one warm-up, two timed.
+        var r = LatencyBenchmark.Measure(() => { using var scope = NewDisposeScope(); call(batch); }, batch, seq, generate,
             warmup: iterations > 2 ? 2 : 1, iterations: iterations);
+        progress.WriteLine($"   ... batch {batch}, generate {generate}: mean {r.MeanMs:0.0} ms");
+        return r;
+    }
 
     static Tensor Ids(int batch, int seq, int vocab) => randint(2, vocab, [batch, seq], dtype: ScalarType.Int64);
 

@@ -7,7 +7,7 @@ namespace Stilts.Bench;
 
 /// <summary>
 /// `dotnet run --project bench/Stilts.Bench -c Release -- [--smoke] [--output BENCHMARKS.md] [--spm-model FILE]
-/// [--only "Section,Section"] [--note TEXT]`: runs every comparison side by side on this machine and writes
+/// [--only "Section,Section"] [--threads N] [--note TEXT]`: runs every comparison side by side on this machine and writes
 /// BENCHMARKS.md. --smoke shrinks every size so CI can check that each row is produced (its numbers mean nothing);
 /// --only runs some sections (for profiling); --note adds a line under the machine description.
 /// </summary>
@@ -25,7 +25,9 @@ public static class Program
         string loadBefore = LoadAverage();
         int only = Array.IndexOf(args, "--only");
         var sections = only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',') : null;
-        var rows = RunAll(smoke, Console.Out, spmModel, sections);
+        int th = Array.IndexOf(args, "--threads");
+        int threads = th >= 0 && th + 1 < args.Length ? int.Parse(args[th + 1], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+        var rows = RunAll(smoke, Console.Out, spmModel, sections, threads);
         File.WriteAllText(output, Render(rows, smoke, string.Join(" ", args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)), note,
             $"load average {loadBefore} at the start, {LoadAverage()} at the end"));
         Console.WriteLine($"wrote {output} ({rows.Count} rows)");
@@ -33,9 +35,10 @@ public static class Program
     }
 
     /// <param name="only">Section names to run (the others are skipped); null runs all.</param>
-    public static List<BenchRow> RunAll(bool smoke, TextWriter log, string? spmModel = null, IReadOnlyCollection<string>? only = null)
+    /// <param name="threads">libtorch threads (and the PyTorch reference's); null = every logical CPU.</param>
+    public static List<BenchRow> RunAll(bool smoke, TextWriter log, string? spmModel = null, IReadOnlyCollection<string>? only = null, int? threads = null)
     {
-        torch.set_num_threads(Environment.ProcessorCount);
+        torch.set_num_threads(threads ?? Environment.ProcessorCount);
         using var ctx = new BenchContext(smoke, log) { SpmModel = spmModel };
         var rows = new List<BenchRow>();
         foreach (var section in Sections.All)
@@ -62,6 +65,16 @@ public static class Program
         sb.AppendLine();
         sb.AppendLine("Timings are medians of repeats; contenders of one comparison ran interleaved in the same process run, " +
                       "because this machine's absolute speed drifts 2-3x from minute to minute. Ratios are the claim, not absolutes.\n");
+        var targets = rows.Where(r => r.Target.Length > 0).ToList();
+        if (targets.Count > 0)
+        {
+            sb.AppendLine("## Targets\n");
+            sb.AppendLine("| section | measure | value | target | met |");
+            sb.AppendLine("| --- | --- | --- | --- | --- |");
+            foreach (var r in targets)
+                sb.AppendLine($"| {r.Section} | {r.Name} | {r.Value} | {r.Target} | {(r.Met switch { true => "yes", false => "**no**", null => "n/a" })} |");
+            sb.AppendLine();
+        }
         foreach (var group in rows.GroupBy(r => r.Section))
         {
             sb.AppendLine($"## {group.Key}\n");
