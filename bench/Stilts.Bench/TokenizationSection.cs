@@ -70,14 +70,17 @@ public static partial class Sections
 
     static void EncodeFile(TextTokenizer tokenizer, string input, string output)
     {
+        // Text in, ids out: the ids-only path (what featurizing a corpus needs), ids formatted into one reused buffer.
         using var writer = new StreamWriter(output, false, new UTF8Encoding(false), 1 << 16);
+        Span<char> buffer = stackalloc char[16];
         foreach (var line in File.ReadLines(input))
         {
-            var ids = tokenizer.Tokenize(line).Ids;
+            var ids = tokenizer.TokenizeIds(line);
             for (int i = 0; i < ids.Length; i++)
             {
                 if (i > 0) writer.Write(' ');
-                writer.Write(ids[i]);
+                ids[i].TryFormat(buffer, out int written, provider: System.Globalization.CultureInfo.InvariantCulture);
+                writer.Write(buffer[..written]);
             }
             writer.Write('\n');
         }

@@ -114,12 +114,12 @@ public sealed class AdamWOptimizer
                 if (grad is null) continue;
                 var s = StateOf(name, p);
                 s.Step++;
-                p.mul_(1 - lr * group.WeightDecay);                                      // decoupled weight decay
+                if (group.WeightDecay != 0) p.mul_(1 - lr * group.WeightDecay);          // decoupled weight decay (x1 is a no-op pass)
                 s.ExpAvg.mul_(b1).add_(grad, alpha: 1 - b1);                             // m = b1 m + (1 - b1) g
                 s.ExpAvgSq.mul_(b2).addcmul_(grad, grad, value: 1 - b2);                 // v = b2 v + (1 - b2) g^2
                 double correction1 = 1 - Math.Pow(b1, s.Step);
                 double correction2 = 1 - Math.Pow(b2, s.Step);
-                var denom = (s.ExpAvgSq.sqrt() / Math.Sqrt(correction2)).add_(Options.Eps);
+                var denom = s.ExpAvgSq.sqrt().div_(Math.Sqrt(correction2)).add_(Options.Eps); // one temporary, same arithmetic
                 p.addcdiv_(s.ExpAvg, denom, value: -lr / correction1);
             }
         }

@@ -28,12 +28,14 @@ public static class Gradients
         var total = TotalNorm(list);
         if (total is null) return 0;
         var coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        float norm = total.item<float>();
+        if (coefficient.item<float>() == 1f) return norm; // scaling by exactly 1 changes nothing: skip the pass
         foreach (var p in list)
         {
             var grad = p.grad;
             grad?.mul_(coefficient.to(grad.dtype));
         }
-        return total.item<float>();
+        return norm;
     }
 
     // torch: norm(stack([norm(g) for g in grads])); bf16 gradients are measured in float32.
