@@ -80,7 +80,7 @@ public static class Quickstart
         StageConfig Mlm(string corpus) => new()
         {
             Name = "mlm", Mlm = new MlmConfig { Corpus = corpus }, Epochs = options.PretrainEpochs, Lr = options.PretrainLr,
-            BatchSize = options.BatchSize, GradAccumulation = 1, WarmupRatio = 0.05, MaxSeqLen = 32, EvalEvery = 1_000_000,
+            BatchSize = options.BatchSize, GradAccumulation = 1, WarmupRatio = 0.05, MaxSeqLen = 32, EvalEvery = 200, // MLM-only: checkpoints, no validation
         };
         var multi = Go("pretrain-multilingual", new RunConfig { Model = scratch, FromScratch = true, Seed = options.Seed, Device = Models.DeviceChoice.Cpu, LogEvery = 50, Stages = [Mlm(Path.Combine(world, "mlm"))] });
         var english = Go("pretrain-english", new RunConfig { Model = scratch, FromScratch = true, Seed = options.Seed, Device = Models.DeviceChoice.Cpu, LogEvery = 50, Stages = [Mlm(Path.Combine(world, "mlm", "en.txt"))] });
@@ -89,6 +89,7 @@ public static class Quickstart
         {
             Name = name, Tasks = [new TaskSpec { Task = task, Data = Path.Combine(world, data) }], Epochs = epochs, Lr = options.FineTuneLr,
             BatchSize = options.BatchSize, GradAccumulation = 1, WarmupRatio = 0.1, MaxSeqLen = 48, EvalEvery = 20, ValSubset = 200, Patience = 5,
+            FreezeEmbeddings = true, // keep English words where multilingual pretraining put them, beside their translations
         };
         var target = Stage("target", "toysent", "toysent", options.TargetEpochs);
         var evaluate = new EvaluationConfig { Task = "toysent", Data = Path.Combine(world, "toysent"), MaxSeqLen = 48 };

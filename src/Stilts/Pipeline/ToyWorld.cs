@@ -27,10 +27,10 @@ public sealed record ToyWorldOptions
     /// <summary>MLM corpus sentences per language.</summary>
     public int CorpusSize { get; init; } = 4000;
     /// <summary>Share of a made-up language's corpus sentences that mix in English words, and the share of words switched in those.</summary>
-    public double CodeSwitchSentences { get; init; } = 0.3;
+    public double CodeSwitchSentences { get; init; } = 0.5;
     /// <summary>Share of a made-up language's corpus lines that are a sentence followed by its English translation.</summary>
     public double ParallelSentences { get; init; } = 0.3;
-    public double CodeSwitchWords { get; init; } = 0.3;
+    public double CodeSwitchWords { get; init; } = 0.5;
 }
 
 /// <summary>
@@ -115,17 +115,34 @@ public sealed class ToyWorld
     public sealed record Phrase(string? Name, string? Noun, string[] Adjectives);
     public sealed record Event(Phrase Subject, string Verb, Phrase Object, bool Negated);
 
-    Phrase RandomPhrase(Xoshiro256 rng)
+    // Selectional preferences give the shared latent world a distributional structure (verb i mostly takes certain
+    // subjects and objects, nouns mostly certain adjectives), identical in every language. Without it no context
+    // would tell words apart, and MLM could not learn what a word means, nor align it with its translations.
+    const double Preference = 0.85;
+
+    Phrase RandomPhrase(Xoshiro256 rng, int verb, bool subject, bool allowNames = true)
     {
-        if (rng.NextDouble() < 0.35) return new Phrase(Names[rng.Next(Names.Length)], null, []);
+        bool typical = rng.NextDouble() < Preference;
+        if (allowNames && rng.NextDouble() < 0.35)
+            return new Phrase(typical ? Names[(2 * verb + rng.Next(2) + (subject ? 0 : 6)) % Names.Length] : Names[rng.Next(Names.Length)], null, []);
+        int noun = typical ? (2 * verb + rng.Next(4) + (subject ? 12 : 0)) % Nouns.Length : rng.Next(Nouns.Length);
         int adjectives = rng.NextDouble() < 0.5 ? 0 : rng.NextDouble() < 0.7 ? 1 : 2;
         var adj = new List<string>();
-        while (adj.Count < adjectives) { var a = Adjectives[rng.Next(Adjectives.Length)]; if (!adj.Contains(a)) adj.Add(a); }
-        return new Phrase(null, Nouns[rng.Next(Nouns.Length)], [.. adj]);
+        while (adj.Count < adjectives)
+        {
+            var a = rng.NextDouble() < Preference ? Adjectives[(noun + rng.Next(3)) % Adjectives.Length] : Adjectives[rng.Next(Adjectives.Length)];
+            if (!adj.Contains(a)) adj.Add(a);
+        }
+        return new Phrase(null, Nouns[noun], [.. adj]);
     }
 
-    Event RandomEvent(Xoshiro256 rng, double negated) =>
-        new(RandomPhrase(rng), Verbs[rng.Next(Verbs.Length)], RandomPhrase(rng), rng.NextDouble() < negated);
+    Phrase RandomPhrase(Xoshiro256 rng) => RandomPhrase(rng, rng.Next(Verbs.Length), rng.NextDouble() < 0.5);
+
+    Event RandomEvent(Xoshiro256 rng, double negated, bool allowNames = true)
+    {
+        int verb = rng.Next(Verbs.Length);
+        return new(RandomPhrase(rng, verb, true, allowNames), Verbs[verb], RandomPhrase(rng, verb, false, allowNames), rng.NextDouble() < negated);
+    }
 
     /// <summary>
     /// The words of an event in one language, each with its gold tag. With <paramref name="switchTo"/>, each concept
@@ -241,7 +258,9 @@ public sealed class ToyWorld
         var sb = new StringBuilder();
         for (int i = 0; i < count; i++)
         {
-            var e = RandomEvent(rng, 0.3);
+            // No person names here: names are shared by all languages, and with the verb preferences they would
+            // give the label away in every language without any transfer.
+            var e = RandomEvent(rng, 0.3, allowNames: false);
             sb.Append(Sentence(lang, e)).Append('\t').Append(Sentiment(e)).Append('\n');
         }
         AtomicFile.WriteAllText(path, sb.ToString());
