@@ -63,7 +63,7 @@ internal sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <param name="x">(B, T, H)</param>
-    /// <param name="keyMask">(B, 1, 1, T) bool, true where the key is a real token</param>
+    /// <param name="keyMask">(B, 1, 1, T) additive: 0 for real keys, very negative for padding</param>
     public override Tensor forward(Tensor x, Tensor keyMask)
     {
         long b = x.shape[0], t = x.shape[1];
@@ -237,7 +237,7 @@ public sealed class BertModel : Encoder
     {
         using var scope = NewDisposeScope();
         var x = embeddings.forward(input.InputIds, input.TokenTypeIds);                              // (B, T, H)
-        var (last, all) = encoder.forward(x, KeyPaddingMask(input.AttentionMask), input.OutputHiddenStates);
+        var (last, all) = encoder.forward(x, KeyPaddingMask(input.AttentionMask, x.dtype), input.OutputHiddenStates);
         return new EncoderOutput(last, pooler?.forward(last), all).MoveToOuterDisposeScope();
     }
 }

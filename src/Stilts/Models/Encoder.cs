@@ -66,9 +66,17 @@ public abstract class Encoder : nn.Module<EncoderInput, EncoderOutput>
         _ => throw new ArgumentOutOfRangeException(nameof(config), config.Family, "unknown encoder family"),
     };
 
-    /// <summary>(B, T) 0/1 mask -> (B, 1, 1, T) bool key mask that SDPA broadcasts over heads and queries.</summary>
-    protected static Tensor KeyPaddingMask(Tensor attentionMask) =>
-        attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
+    /// <summary>
+    /// (B, T) 0/1 mask -> (B, 1, 1, T) additive key mask, broadcast by SDPA over heads and queries: 0 for real
+    /// tokens, the dtype's most negative value for padding, as HF's extended attention mask. Finite on purpose: a
+    /// row with no real token then attends uniformly, where a bool mask would give NaN and poison the gradients.
+    /// </summary>
+    protected static Tensor KeyPaddingMask(Tensor attentionMask, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var keep = attentionMask.to(dtype).unsqueeze(1).unsqueeze(1);
+        return ((1 - keep) * finfo(dtype).min).MoveToOuterDisposeScope();
+    }
 
     /// <summary>HF's _init_weights: Linear and Embedding N(0, range), biases 0, LayerNorm 1/0, padding row 0.</summary>
     protected void InitWeights(params (Embedding Table, long Row)[] paddingRows)

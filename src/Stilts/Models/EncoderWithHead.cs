@@ -14,7 +14,7 @@ public sealed class EncoderWithHead : nn.Module<EncoderInput, Tensor>
     public Encoder Encoder { get; }
     public TaskHead Head { get; }
 
-    public EncoderWithHead(Encoder encoder, TaskHead head) : base($"{encoder.GetType().Name}For{head.Kind}")
+    public EncoderWithHead(Encoder encoder, TaskHead head) : base($"{encoder.GetType().Name.Replace("Model", "")}For{head.Kind}")
     {
         if (head.NeedsPooler && !encoder.HasPooler)
             throw new ArgumentException($"a {head.Kind} head reads the pooler output, but the encoder has no pooler", nameof(head));

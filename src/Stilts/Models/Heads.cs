@@ -55,6 +55,26 @@ public abstract class TaskHead : nn.Module<EncoderOutput, Tensor>
         return head;
     }
 
+    /// <summary>
+    /// The head an HF architecture name (config.json "architectures") carries: "XLMRobertaForTokenClassification"
+    /// -> TokenClassification; a bare encoder ("BertModel") or anything else -> null.
+    /// </summary>
+    public static HeadKind? KindOf(string architecture)
+    {
+        foreach (var (suffix, kind) in ArchitectureSuffixes)
+            if (architecture.EndsWith(suffix, StringComparison.Ordinal)) return kind;
+        return null;
+    }
+
+    static readonly (string Suffix, HeadKind Kind)[] ArchitectureSuffixes =
+    [
+        ("ForSequenceClassification", HeadKind.SequenceClassification),
+        ("ForTokenClassification", HeadKind.TokenClassification),
+        ("ForQuestionAnswering", HeadKind.QuestionAnswering),
+        ("ForMultipleChoice", HeadKind.MultipleChoice),
+        ("ForMaskedLM", HeadKind.MaskedLM),
+    ];
+
     /// <summary>Whether HF's XxxForYyy model for this kind keeps the pooler (it is absent from those checkpoints otherwise).</summary>
     public static bool UsesPooler(HeadKind kind, EncoderFamily family) =>
         kind == HeadKind.MultipleChoice || (kind == HeadKind.SequenceClassification && family == EncoderFamily.Bert);

@@ -79,7 +79,7 @@ public sealed class RobertaModel : Encoder
     {
         using var scope = NewDisposeScope();
         var x = embeddings.forward(input.InputIds, input.TokenTypeIds);                              // (B, T, H)
-        var (last, all) = encoder.forward(x, KeyPaddingMask(input.AttentionMask), input.OutputHiddenStates);
+        var (last, all) = encoder.forward(x, KeyPaddingMask(input.AttentionMask, x.dtype), input.OutputHiddenStates);
         return new EncoderOutput(last, pooler?.forward(last), all).MoveToOuterDisposeScope();
     }
 }

@@ -8,7 +8,7 @@ namespace Stilts.Training;
 /// </summary>
 public sealed class LinearWarmupSchedule
 {
-    readonly AdamW optimizer;
+    readonly AdamWOptimizer optimizer;
 
     public int WarmupSteps { get; }
     public int TotalSteps { get; }
@@ -16,7 +16,7 @@ public sealed class LinearWarmupSchedule
     /// <summary>How many times <see cref="Step"/> has been called (LambdaLR's last_epoch); save it to resume.</summary>
     public int LastStep { get; private set; }
 
-    public LinearWarmupSchedule(AdamW optimizer, int warmupSteps, int totalSteps, int lastStep = 0)
+    public LinearWarmupSchedule(AdamWOptimizer optimizer, int warmupSteps, int totalSteps, int lastStep = 0)
     {
         if (warmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "must not be negative");
         if (totalSteps < 0) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "must not be negative");

@@ -13,7 +13,7 @@ public enum WeightDecayScope
     AllParameters,
 }
 
-/// <summary>AdamW hyperparameters; the numeric defaults are torch.optim.AdamW's.</summary>
+/// <summary>AdamWOptimizer hyperparameters; the numeric defaults are torch.optim.AdamW's.</summary>
 public sealed record AdamWOptions
 {
     public double LearningRate { get; init; } = 1e-3;
@@ -29,7 +29,7 @@ public sealed record AdamWOptions
 /// parameter groups. Written out rather than using TorchSharp's optim.AdamW so the state (step, exp_avg,
 /// exp_avg_sq per parameter) is ours to save and restore by parameter name for an exact resume.
 /// </summary>
-public sealed class AdamW
+public sealed class AdamWOptimizer
 {
     /// <summary>Parameters sharing a learning rate and decay; the scheduler sets <see cref="LearningRate"/>.</summary>
     public sealed class ParamGroup(IReadOnlyList<(string Name, Parameter Parameter)> parameters, double learningRate, double weightDecay)
@@ -53,7 +53,7 @@ public sealed class AdamW
     public AdamWOptions Options { get; }
     public IReadOnlyList<ParamGroup> Groups { get; }
 
-    public AdamW(IReadOnlyList<ParamGroup> groups, AdamWOptions options)
+    public AdamWOptimizer(IReadOnlyList<ParamGroup> groups, AdamWOptions options)
     {
         var names = groups.SelectMany(g => g.Parameters.Select(p => p.Name)).ToList();
         var duplicate = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
@@ -66,13 +66,13 @@ public sealed class AdamW
     /// An optimizer over every parameter of <paramref name="model"/>, grouped by <see cref="AdamWOptions.DecayScope"/>:
     /// [decayed, not decayed] as HF Trainer builds them, or one group.
     /// </summary>
-    public static AdamW Create(nn.Module model, AdamWOptions options)
+    public static AdamWOptimizer Create(nn.Module model, AdamWOptions options)
     {
         var all = model.named_parameters().ToList();
         if (options.DecayScope == WeightDecayScope.AllParameters)
-            return new AdamW([new ParamGroup(all, options.LearningRate, options.WeightDecay)], options);
+            return new AdamWOptimizer([new ParamGroup(all, options.LearningRate, options.WeightDecay)], options);
         var noDecay = NoDecayNames(model);
-        return new AdamW(
+        return new AdamWOptimizer(
         [
             new ParamGroup(all.Where(p => !noDecay.Contains(p.name)).ToList(), options.LearningRate, options.WeightDecay),
             new ParamGroup(all.Where(p => noDecay.Contains(p.name)).ToList(), options.LearningRate, 0.0),
