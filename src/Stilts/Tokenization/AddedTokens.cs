@@ -19,8 +19,9 @@ internal static class AddedTokens
             for (int i = 0; i < text.Length;)
             {
                 AddedToken? best = null;
+                // Every special token we know starts with '<' or '['; checking the first char keeps this cheap.
                 foreach (var t in tokens)
-                    if (t.Content.Length > 0 && (best == null || t.Content.Length > best.Content.Length)
+                    if (t.Content.Length > 0 && t.Content[0] == text[i] && (best == null || t.Content.Length > best.Content.Length)
                         && string.CompareOrdinal(text, i, t.Content, 0, t.Content.Length) == 0)
                         best = t;
                 if (best == null) { i++; continue; }

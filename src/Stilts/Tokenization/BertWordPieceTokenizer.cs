@@ -49,9 +49,11 @@ public sealed class BertWordPieceTokenizer : TextTokenizer
         string unk = config.Token("unk_token", "[UNK]"), cls = config.Token("cls_token", "[CLS]"), sep = config.Token("sep_token", "[SEP]");
         string pad = config.Token("pad_token", "[PAD]"), mask = config.Token("mask_token", "[MASK]");
         Special = new SpecialTokens(pad, Id("pad_token", "[PAD]"), unk, Id("unk_token", "[UNK]"), cls, Id("cls_token", "[CLS]"),
-            sep, Id("sep_token", "[SEP]"), mask, Id("mask_token", "[MASK]"));
+            sep, Id("sep_token", "[SEP]"), mask, _vocab.TryGetValue(mask, out int maskId) ? maskId : null);
         _added = [new(cls, Special.ClsId!.Value), new(sep, Special.SepId!.Value), new(pad, Special.PadId),
-            new(unk, Special.UnkId), new(mask, Special.MaskId!.Value)];
+            new(unk, Special.UnkId)];
+        // Fine-tuned vocabularies sometimes lack [MASK]; nothing but MLM needs it, so it is optional.
+        if (Special.MaskId is int m) _added.Add(new(mask, m));
         _specialIds = [.. _added.Select(a => a.Id)];
         ModelMaxLength = config.ModelMaxLength ?? config.MaxPositionEmbeddings ?? 512;
     }
@@ -143,15 +145,19 @@ public sealed class BertWordPieceTokenizer : TextTokenizer
     // one-character full mapping .NET's simple mapping lacks is İ -> i + U+0307.
     static string Lower(Rune rune) => rune.Value == 0x130 ? "i\u0307" : Rune.ToLowerInvariant(rune).ToString();
 
+    // HF _run_strip_accents: NFD, then drop every Mn. Per character is enough since the marks are dropped anyway.
     static string StripAccents(string s)
     {
-        string d = s.Normalize(NormalizationForm.FormD);
-        var sb = new StringBuilder(d.Length);
-        foreach (char c in d) if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) sb.Append(c);
+        var sb = new StringBuilder(s.Length);
+        foreach (var rune in s.EnumerateRunes())
+            foreach (var part in UnicodeDecomposition.Nfd(rune.Value).EnumerateRunes())
+                if (Rune.GetUnicodeCategory(part) != UnicodeCategory.NonSpacingMark) sb.Append(part.ToString());
         return sb.ToString();
     }
 
-    static bool IsWhitespace(int cp, UnicodeCategory cat) => cp is ' ' or '\t' or '\n' or '\r' || cat == UnicodeCategory.SpaceSeparator;
+    // HF's _is_whitespace turns \t \n \r and Zs into spaces; the str.split() after it also splits on Zl and Zp.
+    static bool IsWhitespace(int cp, UnicodeCategory cat) => cp is ' ' or '\t' or '\n' or '\r'
+        || cat is UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     // HF _is_control: \t \n \r are whitespace; any other C* category (Cc, Cf, Cs, Co, Cn) is removed.
     static bool IsControl(int cp, UnicodeCategory cat) => cp is not ('\t' or '\n' or '\r') && cat is UnicodeCategory.Control

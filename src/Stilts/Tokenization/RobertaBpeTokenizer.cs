@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -21,7 +22,7 @@ public sealed partial class RobertaBpeTokenizer : TextTokenizer
     readonly Dictionary<string, int> _vocab;
     readonly string[] _idToToken;
     readonly Dictionary<(string, string), int> _ranks;
-    readonly Dictionary<string, string[]> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, string[]> _cache = new(StringComparer.Ordinal); // featurizers may tokenize in parallel
     readonly bool _addPrefixSpace;
     readonly List<AddedToken> _added;
     readonly HashSet<int> _specialIds;

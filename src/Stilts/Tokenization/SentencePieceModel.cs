@@ -55,6 +55,7 @@ internal sealed class SentencePieceModel
             if (Types[id] is PieceType.Normal or PieceType.UserDefined or PieceType.Unused)
                 _trie.Add(Utf8.UTF8.GetBytes(Pieces[id]), id);
         }
+        _trie.Freeze();
         if (charsmap is { Length: > 4 })
         {
             int trieBytes = (int)BitConverter.ToUInt32(charsmap, 0);
@@ -120,7 +121,7 @@ internal sealed class SentencePieceModel
                 else top.Skip(wire);
             }
         }
-        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException)
+        catch (Exception ex) when (ex is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
         {
             throw new InvalidInputException(path, "not a valid SentencePiece model (protobuf parse failed)", ex);
         }
@@ -165,8 +166,10 @@ internal sealed class SentencePieceModel
         byteToChar = new int[input.Length + 1];
         for (int c = 0, b = 0; c < text.Length;)
         {
+            char ch = text[c];
+            // UTF-8 length of this character; a lone surrogate is written as U+FFFD (3 bytes).
             int runeChars = char.IsSurrogatePair(text, c) ? 2 : 1;
-            int runeBytes = Utf8.UTF8.GetByteCount(text.AsSpan(c, runeChars));
+            int runeBytes = runeChars == 2 ? 4 : ch < 0x80 ? 1 : ch < 0x800 ? 2 : 3;
             for (int k = 0; k < runeBytes; k++) byteToChar[b + k] = c;
             b += runeBytes; c += runeChars;
         }
@@ -179,7 +182,7 @@ internal sealed class SentencePieceModel
         if (_removeExtraWhitespaces)
             while (pos < input.Length)
             {
-                var (rep, len) = NormalizePrefix(input, pos);
+                var rep = NormalizePrefix(input, pos, out int len);
                 if (!(rep.Length == 1 && rep[0] == (byte)' ')) break;
                 pos += len;
             }
@@ -195,7 +198,7 @@ internal sealed class SentencePieceModel
         bool prevSpace = _removeExtraWhitespaces;
         while (pos < input.Length)
         {
-            var (rep, len) = NormalizePrefix(input, pos);
+            var rep = NormalizePrefix(input, pos, out int len);
             int k = 0;
             while (prevSpace && k < rep.Length && rep[k] == (byte)' ') k++;
             if (k < rep.Length)
@@ -232,7 +235,7 @@ internal sealed class SentencePieceModel
     }
 
     // Longest charsmap rule matching at pos, else the next UTF-8 character unchanged.
-    (byte[] Replacement, int Consumed) NormalizePrefix(byte[] input, int pos)
+    ReadOnlySpan<byte> NormalizePrefix(byte[] input, int pos, out int consumed)
     {
         if (_charsmapUnits != null)
         {
@@ -241,11 +244,13 @@ internal sealed class SentencePieceModel
             {
                 int end = value;
                 while (end < _charsmapStrings!.Length && _charsmapStrings[end] != 0) end++;
-                return (_charsmapStrings[value..end], len);
+                consumed = len;
+                return _charsmapStrings.AsSpan(value, end - value);
             }
         }
         int n = Utf8Length(input, pos);
-        return n == 0 ? (ReplacementUtf8, 1) : (input[pos..(pos + n)], n);
+        consumed = n == 0 ? 1 : n;
+        return n == 0 ? ReplacementUtf8 : input.AsSpan(pos, n);
     }
 
     // darts-clone commonPrefixSearch, keeping the longest hit.
@@ -382,11 +387,14 @@ internal sealed class SentencePieceModel
         return sb.ToString();
     }
 
-    /// <summary>Byte trie of the vocabulary, nodes in flat arrays keyed by (node, byte).</summary>
+    /// <summary>Byte trie of the vocabulary. Built with a dictionary, then frozen into sorted child arrays that a
+    /// binary search walks (no hashing on the hot path).</summary>
     sealed class ByteTrie
     {
-        readonly Dictionary<long, int> _next = [];
+        Dictionary<long, int>? _building = [];
         readonly List<int> _value = [-1];
+        int[] _childStart = [], _childCount = [], _childNode = [];
+        byte[] _childByte = [];
 
         public void Add(byte[] key, int id)
         {
@@ -394,13 +402,37 @@ internal sealed class SentencePieceModel
             foreach (byte b in key)
             {
                 long k = ((long)node << 8) | b;
-                if (!_next.TryGetValue(k, out int child)) { child = _value.Count; _value.Add(-1); _next[k] = child; }
+                if (!_building!.TryGetValue(k, out int child)) { child = _value.Count; _value.Add(-1); _building[k] = child; }
                 node = child;
             }
             if (_value[node] < 0) _value[node] = id;
         }
 
-        public int Step(int node, byte b) => _next.TryGetValue(((long)node << 8) | b, out int child) ? child : -1;
+        public void Freeze()
+        {
+            var edges = _building!.Select(kv => (Parent: (int)(kv.Key >> 8), Byte: (byte)(kv.Key & 0xFF), Child: kv.Value))
+                .OrderBy(e => e.Parent).ThenBy(e => e.Byte).ToArray();
+            int n = _value.Count;
+            _childStart = new int[n]; _childCount = new int[n];
+            _childByte = edges.Select(e => e.Byte).ToArray();
+            _childNode = edges.Select(e => e.Child).ToArray();
+            for (int i = edges.Length - 1; i >= 0; i--) { _childStart[edges[i].Parent] = i; _childCount[edges[i].Parent]++; }
+            _building = null;
+        }
+
+        public int Step(int node, byte b)
+        {
+            int lo = _childStart[node], hi = lo + _childCount[node] - 1;
+            while (lo <= hi)
+            {
+                int mid = (lo + hi) >> 1;
+                byte m = _childByte[mid];
+                if (m == b) return _childNode[mid];
+                if (m < b) lo = mid + 1; else hi = mid - 1;
+            }
+            return -1;
+        }
+
         public int Value(int node) => _value[node];
     }
 

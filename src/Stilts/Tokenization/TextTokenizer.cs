@@ -16,6 +16,9 @@ public sealed record EncodeOptions
 /// One encoded input. Offsets are [start, end) character ranges into the ORIGINAL text the token came from
 /// (the first or the second text of a pair, see <see cref="SequenceIds"/>); special tokens get (0, 0).
 /// SequenceIds is -1 for special tokens, 0 for tokens of the first text, 1 for the second.
+/// Tokens are vocabulary entries (HF convert_ids_to_tokens), so an unknown SentencePiece run reads "&lt;unk&gt;"; its
+/// offsets still cover the run. A token's span excludes the space its ▁ / Ġ marker stands for; special tokens typed
+/// in the text (e.g. "&lt;mask&gt;") keep their own span.
 /// </summary>
 public sealed record Encoding(
     int[] Ids,
