@@ -6,6 +6,22 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class Anli
 {
+    /// <summary>ANLI R1-R3 together (the '*' matches the round folders).</summary>
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "anli", Kind = TaskKind.PairClassification, Role = TaskRole.Intermediate, Labels = Labels,
+        Layout = new("anli_v1.0/*/train.jsonl", "anli_v1.0/*/dev.jsonl", "anli_v1.0/*/test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
+    /// <summary>ANLI+: trains on ANLI + MNLI + SNLI (the data folder itself), validates and tests on ANLI.</summary>
+    public static TaskDefinition PlusDefinition { get; } = Definition with
+    {
+        Name = "anli_plus",
+        Layout = new(".", "anli_v1.0/*/dev.jsonl", "anli_v1.0/*/test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Directory.Exists(p) ? ReadPlusTrain(p, r) : Read(p, r)),
+    };
+
     public static IReadOnlyList<string> Labels => Xnli.Labels;
 
     /// <summary>anli_v1.0/R{1,2,3}/{train,dev,test}.jsonl: uid, context (the premise; "premise" also accepted), hypothesis, label e|n|c.</summary>

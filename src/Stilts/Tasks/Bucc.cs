@@ -3,6 +3,14 @@ namespace Stilts.Tasks;
 /// <summary>BUCC 2018 bitext mining (de, fr, ru, zh → en). No training: the encoder's sentence embeddings are mined.</summary>
 public static class Bucc
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "bucc2018", Kind = TaskKind.BitextMining, Role = TaskRole.Target, XtremeLanguages = Languages.Bucc,
+        Layout = new(null, "{lang}-en.dev", "{lang}-en.test"),
+        Reader = new RetrievalReader((folder, lang, split) => ReadSplit(folder, lang, split)),
+        Metric = MetricName.BuccF1, XtremeFolder = "bucc2018", PredictionExtension = "tsv", DefaultMaxLength = 512,
+    };
+
     /// <summary>
     /// Files {prefix}.{lg} and {prefix}.en ("id\tsentence" lines) and, when present, {prefix}.gold ("src_id\ten_id"),
     /// e.g. prefix "bucc2018/de-en.dev" (xtreme) or "de-en.sample" (raw release). Test gold is deleted by xtreme,
@@ -22,7 +30,7 @@ public static class Bucc
             gold = [];
             foreach (var (line, text) in TaskFiles.Lines(goldPath))
             {
-                if (text.Length == 0) continue;
+                if (string.IsNullOrWhiteSpace(text)) continue;
                 string[] f = TaskFiles.Fields(goldPath, line, text, "src_id\\ten_id", 2);
                 if (!src.Contains(f[0])) throw InvalidInputException.AtLine(goldPath, line, $"source id \"{f[0]}\" is not in {prefix}.{language}");
                 if (!tgt.Contains(f[1])) throw InvalidInputException.AtLine(goldPath, line, $"English id \"{f[1]}\" is not in {prefix}.en");
@@ -43,7 +51,7 @@ public static class Bucc
         var seen = new HashSet<string>();
         foreach (var (line, text) in TaskFiles.Lines(path))
         {
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "id\\tsentence", 2);
             if (!seen.Add(f[0])) throw InvalidInputException.AtLine(path, line, $"duplicate sentence id \"{f[0]}\"");
             list.Add(new IdSentence(f[0], f[1]));

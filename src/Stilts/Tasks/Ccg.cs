@@ -6,6 +6,15 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class Ccg
 {
+    /// <summary>Files ending in .tsv use the token\ttag form, anything else the word|tag form.</summary>
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "ccg", Kind = TaskKind.Tagging, Role = TaskRole.Intermediate,
+        Layout = new("ccg.train", "ccg.dev", "ccg.test"),
+        Reader = TaskDefinition.Examples((p, r) => p.EndsWith(".tsv", StringComparison.Ordinal) ? ReadTsv(p, r) : ReadPiped(p, r)),
+        Metric = MetricName.SeqevalF1, DefaultMaxLength = 256,
+    };
+
     /// <summary>
     /// One sentence per line of space-separated "word|tag" pairs. Words may contain '|' themselves, and supertags
     /// never do, so each pair splits on its LAST '|'.

@@ -3,6 +3,13 @@ namespace Stilts.Tasks;
 /// <summary>CommonsenseQA: a question with 5 answers labelled A-E, no passage.</summary>
 public static class CommonsenseQa
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "commonsenseqa", Kind = TaskKind.MultipleChoice, Role = TaskRole.Intermediate, ChoiceCount = ChoiceCount,
+        Layout = new("train_rand_split.jsonl", "dev_rand_split.jsonl", "test_rand_split_no_answers.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
     public const int ChoiceCount = 5;
 
     /// <summary>

@@ -6,6 +6,21 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class Copa
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "copa", Kind = TaskKind.MultipleChoice, Role = TaskRole.Intermediate, ChoiceCount = ChoiceCount,
+        Layout = new("COPA/train.jsonl", "COPA/val.jsonl", "COPA/test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 128,
+    };
+
+    /// <summary>XCOPA in xtreme's layout: English COPA train, per-language val/test (test labels are zeroed).</summary>
+    public static TaskDefinition XCopaDefinition { get; } = Definition with
+    {
+        Name = "xcopa", Role = TaskRole.Target, XtremeRLanguages = Languages.XCopa,
+        Layout = new("train-en.jsonl", "val-{lang}.jsonl", "test-{lang}.jsonl"),
+        XtremeFolder = "xcopa", PredictionExtension = "tsv",
+    };
+
     public const int ChoiceCount = 2;
 
     /// <summary>jsonl: premise, choice1, choice2, question ("cause"|"effect"), label (0|1), idx.</summary>

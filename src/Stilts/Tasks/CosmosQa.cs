@@ -3,6 +3,15 @@ namespace Stilts.Tasks;
 /// <summary>Cosmos QA: reading comprehension needing commonsense, 4 answers.</summary>
 public static class CosmosQa
 {
+    /// <summary>The release ships train/valid as csv and test as jsonl; the reader goes by extension.</summary>
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "cosmosqa", Kind = TaskKind.MultipleChoice, Role = TaskRole.Intermediate, ChoiceCount = ChoiceCount,
+        Layout = new("train.csv", "valid.csv", "test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => p.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? ReadCsv(p, r) : ReadJsonl(p, r)),
+        Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
     public const int ChoiceCount = 4;
     static readonly string[] Columns = ["id", "context", "question", "answer0", "answer1", "answer2", "answer3"];
 

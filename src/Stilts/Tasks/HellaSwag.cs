@@ -3,6 +3,13 @@ namespace Stilts.Tasks;
 /// <summary>HellaSwag: pick the right continuation among 4 endings.</summary>
 public static class HellaSwag
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "hellaswag", Kind = TaskKind.MultipleChoice, Role = TaskRole.Intermediate, ChoiceCount = ChoiceCount,
+        Layout = new("hellaswag_train.jsonl", "hellaswag_val.jsonl", "hellaswag_test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
     public const int ChoiceCount = 4;
 
     /// <summary>

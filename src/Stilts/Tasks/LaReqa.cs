@@ -8,6 +8,16 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class LaReqa
 {
+    /// <summary>Trains on SQuAD v1.1 (a dual encoder); test reads every xquad-r/{lang}.json into one candidate pool.</summary>
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "lareqa", Kind = TaskKind.QuestionRetrieval, Role = TaskRole.Target, XtremeRLanguages = Languages.LaReqa,
+        Layout = new(null, null, "xquad-r/{lang}.json"),
+        Reader = new RetrievalReader((folder, lang, _) => Combine(
+            [.. Languages.LaReqa.Select(l => ReadFile(Path.Combine(folder, "xquad-r", $"{l}.json"), l))]).Single(d => d.Language == lang)),
+        Metric = MetricName.MapAt20, XtremeFolder = "lareqa", PredictionExtension = "json", DefaultMaxLength = 352,
+    };
+
     /// <summary>
     /// One xquad-r/{lang}.json: SQuAD JSON whose paragraphs also carry "sentences" and "sentence_breaks" ([start,
     /// end) character pairs). Candidates are the paragraph sentences, ids "{lang}-{paragraph}-{sentence}"; each

@@ -7,6 +7,16 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class MewsliX
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "mewslix", Kind = TaskKind.EntityLinking, Role = TaskRole.Target, XtremeRLanguages = Languages.MewsliX,
+        Layout = new(null, "wikinews_mentions/dev-{lang}.jsonl", "wikinews_mentions/test-{lang}.jsonl"),
+        Reader = new RetrievalReader((folder, lang, split) => Read(
+            Path.Combine(folder, "wikinews_mentions", $"{(split == Split.Dev ? "dev" : "test")}-{lang}.jsonl"),
+            Path.Combine(folder, "candidate_set_entities.jsonl"), lang)),
+        Metric = MetricName.MapAt20, XtremeFolder = "mewslix", PredictionExtension = "jsonl", DefaultMaxLength = 64,
+    };
+
     /// <summary>
     /// wikinews_mentions/{dev,test}-{lang}.jsonl (or the all-language wikinews_mentions-{split}.jsonl): each line is
     /// {context:{language, text, document_id, ...}, mentions:[{example_id, mention_span:{start, end, text}, entity_id}]}.

@@ -5,6 +5,15 @@ public static class PawsX
 {
     public static IReadOnlyList<string> Labels { get; } = ["0", "1"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "pawsx", Kind = TaskKind.PairClassification, Role = TaskRole.Target, Labels = Labels,
+        XtremeLanguages = Languages.PawsX,
+        Layout = new("train-en.tsv", "dev-{lang}.tsv", "test-{lang}.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => ReadXtreme(p, r)),
+        Metric = MetricName.Accuracy, XtremeFolder = "pawsx", PredictionExtension = "tsv", DefaultMaxLength = 256,
+    };
+
     /// <summary>x-final/{lang}/{train,dev_2k,test_2k}.tsv: header id, sentence1, sentence2, label.</summary>
     public static IEnumerable<PairClassificationExample> ReadRaw(string path, ReadReport? report = null)
     {
@@ -22,7 +31,7 @@ public static class PawsX
                 label = TaskFiles.Column(header, "label", path);
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "id, sentence1, sentence2, label", width);
             report.Read++;
             yield return new PairClassificationExample(f[id], f[s1], f[s2], TaskFiles.CheckLabel(f[label], Labels, $"{path}:{line}"));
@@ -36,7 +45,7 @@ public static class PawsX
         string stem = TaskFiles.Stem(path);
         foreach (var (line, text) in TaskFiles.Lines(path))
         {
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "sentence1, sentence2[, label]", 2, 3);
             report.Read++;
             yield return new PairClassificationExample($"{stem}-{line}", f[0], f[1],

@@ -5,6 +5,13 @@ public static class Qqp
 {
     public static IReadOnlyList<string> Labels { get; } = ["0", "1"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "qqp", Kind = TaskKind.PairClassification, Role = TaskRole.Intermediate, Labels = Labels,
+        Layout = new("QQP/train.tsv", "QQP/dev.tsv", "QQP/test.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
     /// <summary>
     /// GLUE QQP/{train,dev,test}.tsv: header id, qid1, qid2, question1, question2, is_duplicate (test: id, question1,
     /// question2). A row with the wrong column count is an error naming its line, not silently skipped.
@@ -25,7 +32,7 @@ public static class Qqp
                 id = Array.IndexOf(header, "id");
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "a QQP row as wide as the header", width);
             report.Read++;
             yield return new PairClassificationExample(id >= 0 ? f[id] : $"qqp-{line}", f[q1], f[q2],

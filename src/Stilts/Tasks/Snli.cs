@@ -3,6 +3,13 @@ namespace Stilts.Tasks;
 /// <summary>SNLI 1.0 jsonl: part of ANLI+. Pairs whose annotators did not agree (gold_label "-") are dropped and counted.</summary>
 public static class Snli
 {
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "snli", Kind = TaskKind.PairClassification, Role = TaskRole.Intermediate, Labels = Labels,
+        Layout = new("snli_1.0/snli_1.0_train.jsonl", "snli_1.0/snli_1.0_dev.jsonl", "snli_1.0/snli_1.0_test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, r)), Metric = MetricName.Accuracy, DefaultMaxLength = 256,
+    };
+
     public static IReadOnlyList<string> Labels => Xnli.Labels;
 
     public static IEnumerable<PairClassificationExample> Read(string path, ReadReport? report = null)

@@ -3,6 +3,21 @@ namespace Stilts.Tasks;
 /// <summary>Social IQa (SIQa v1.4): 3-way multiple choice; XTREME-R's intermediate task for XCOPA.</summary>
 public static class SocialIqa
 {
+    /// <summary>Labels are read from {split}-labels.lst beside {split}.jsonl when it exists.</summary>
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "socialiqa", Kind = TaskKind.MultipleChoice, Role = TaskRole.Intermediate, ChoiceCount = ChoiceCount,
+        Layout = new("train.jsonl", "dev.jsonl", "test.jsonl"),
+        Reader = TaskDefinition.Examples((p, r) => Read(p, LabelsBeside(p), r)),
+        Metric = MetricName.Accuracy, DefaultMaxLength = 128,
+    };
+
+    static string? LabelsBeside(string path)
+    {
+        string labels = Path.Combine(Path.GetDirectoryName(path)!, $"{Path.GetFileNameWithoutExtension(path)}-labels.lst");
+        return File.Exists(labels) ? labels : null;
+    }
+
     public const int ChoiceCount = 3;
 
     /// <summary>

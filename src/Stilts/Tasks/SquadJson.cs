@@ -62,71 +62,11 @@ public static class SquadJson
             string aw = $"{where}.answers[{i++}]";
             string text = TaskFiles.Str(ans, "text", aw);
             int start = TaskFiles.Int(ans, "answer_start", aw);
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             if (start < 0 || start + text.Length > context.Length || string.CompareOrdinal(context, start, text, 0, text.Length) != 0)
                 report.Mismatch($"{aw} (id {id}): answer_start {start} does not point at \"{text}\"");
             answers.Add(new SpanAnswer(text, start));
         }
         return answers;
-    }
-}
-
-/// <summary>XQuAD: SQuAD v1.1 dev translated into 11 (XTREME-R: 12) languages; xquad.{lang}.json.</summary>
-public static class XQuad
-{
-    public static IEnumerable<SpanQaExample> Read(string path, ReadReport? report = null)
-    {
-        string name = Path.GetFileName(path);
-        string[] parts = name.Split('.');
-        if (parts.Length != 3 || parts[0] != "xquad" || parts[2] != "json")
-            throw new InvalidInputException(path, "expected a file named xquad.{lang}.json");
-        return SquadJson.Read(path, report, Languages.Check(parts[1], Languages.XQuadR, path));
-    }
-}
-
-/// <summary>MLQA: {dev,test}-context-{c}-question-{q}.json; XTREME uses c = q only.</summary>
-public static class Mlqa
-{
-    /// <summary>Both languages from an MLQA file name.</summary>
-    public static (string Context, string Question) ParseFileName(string path)
-    {
-        string[] p = Path.GetFileNameWithoutExtension(path).Split('-');
-        if (p.Length != 5 || p[1] != "context" || p[3] != "question" || p[0] is not ("dev" or "test"))
-            throw new InvalidInputException(path, "expected a file named {dev|test}-context-{lang}-question-{lang}.json");
-        return (Languages.Check(p[2], Languages.Mlqa, path), Languages.Check(p[4], Languages.Mlqa, path));
-    }
-
-    /// <summary>Examples carry the context language.</summary>
-    public static IEnumerable<SpanQaExample> Read(string path, ReadReport? report = null) =>
-        SquadJson.Read(path, report, ParseFileName(path).Context);
-}
-
-/// <summary>TyDiQA-GoldP: SQuAD JSON (with or without "version"); the language is the id's prefix ("english-…").</summary>
-public static class TydiQa
-{
-    static readonly Dictionary<string, string> Names = new()
-    {
-        ["english"] = "en", ["arabic"] = "ar", ["bengali"] = "bn", ["finnish"] = "fi", ["indonesian"] = "id",
-        ["korean"] = "ko", ["russian"] = "ru", ["swahili"] = "sw", ["telugu"] = "te",
-    };
-
-    /// <summary>"finnish-123…" → "fi"; an unknown prefix is an error listing the valid ones.</summary>
-    public static string LanguageOfId(string id, string where)
-    {
-        int dash = id.IndexOf('-');
-        string prefix = dash > 0 ? id[..dash] : id;
-        return Names.TryGetValue(prefix, out var code) ? code
-            : throw new InvalidInputException(where, $"question id \"{id}\" does not start with a TyDiQA language name; valid: {string.Join(", ", Names.Keys)}");
-    }
-
-    /// <summary>All questions, or only those of <paramref name="language"/> (the train file holds all nine).</summary>
-    public static IEnumerable<SpanQaExample> Read(string path, string? language = null, ReadReport? report = null)
-    {
-        if (language != null) Languages.Check(language, Languages.TydiQa, path);
-        return SquadJson.Read(path, report, languageOfId: id =>
-        {
-            string lang = LanguageOfId(id, path);
-            return language is null || lang == language ? lang : null;
-        });
     }
 }

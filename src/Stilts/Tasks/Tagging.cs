@@ -8,10 +8,11 @@ public static class TokenTagTsv
 {
     /// <summary>
     /// Reads sentences; all lines of one file must agree on having a tag or not. <paramref name="stripPrefix"/>
-    /// removes PAN-X's "xx:" language prefix (only the first one; tokens may contain ':').
+    /// removes PAN-X's "xx:" language prefix (only the first one; tokens may contain ':'). <paramref name="columns"/>
+    /// picks other 0-based token/tag columns from wider lines (user tasks).
     /// </summary>
     public static IEnumerable<TaggingExample> Read(string path, IReadOnlyList<string> labels,
-        ReadReport? report = null, bool stripPrefix = false)
+        ReadReport? report = null, bool stripPrefix = false, (int Token, int Tag)? columns = null)
     {
         report ??= new ReadReport();
         string stem = TaskFiles.Stem(path);
@@ -26,14 +27,16 @@ public static class TokenTagTsv
                 if (words.Count > 0) { report.Read++; yield return Make(); }
                 continue;
             }
-            string[] f = TaskFiles.Fields(path, line, text, "token[\\ttag]", 1, 2);
-            bool hasTag = f.Length == 2;
+            var (tokCol, tagCol) = columns ?? (0, 1);
+            string[] f = columns is null ? TaskFiles.Fields(path, line, text, "token[\\ttag]", 1, 2) : text.Split('\t');
+            if (f.Length <= tokCol) throw InvalidInputException.AtLine(path, line, $"expected a token in column {tokCol + 1}, found {f.Length} columns");
+            bool hasTag = f.Length > tagCol;
             if (tagged is bool t && t != hasTag)
                 throw InvalidInputException.AtLine(path, line,
                     $"expected {(t ? "token\\ttag" : "a token alone")} like the lines before; files are either all tagged or all untagged");
             tagged = hasTag;
             if (words.Count == 0) start = line;
-            string word = f[0];
+            string word = f[tokCol];
             if (stripPrefix)
             {
                 int colon = word.IndexOf(':');
@@ -41,7 +44,7 @@ public static class TokenTagTsv
                 word = word[(colon + 1)..];
             }
             words.Add(word);
-            if (hasTag) tags.Add(TaskFiles.CheckLabel(f[1], labels, $"{path}:{line}"));
+            if (hasTag) tags.Add(TaskFiles.CheckLabel(f[tagCol], labels, $"{path}:{line}"));
         }
         if (words.Count > 0) { report.Read++; yield return Make(); }
 

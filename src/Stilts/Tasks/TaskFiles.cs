@@ -8,7 +8,7 @@ namespace Stilts.Tasks;
 /// </summary>
 internal static class TaskFiles
 {
-    /// <summary>Lines with 1-based numbers, lazily; a missing file or one with no line at all is an error.</summary>
+    /// <summary>Lines with 1-based numbers, lazily; a missing file, or one with nothing but blank lines, is an error.</summary>
     public static IEnumerable<(int Line, string Text)> Lines(string path)
     {
         if (!File.Exists(path)) throw new InvalidInputException(path, "file not found");
@@ -18,9 +18,14 @@ internal static class TaskFiles
         {
             using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
             int n = 0;
+            bool content = false;
             string? line;
-            while ((line = reader.ReadLine()) != null) yield return (++n, line);
-            if (n == 0) throw new InvalidInputException(path, "the file is empty");
+            while ((line = reader.ReadLine()) != null)
+            {
+                content |= !string.IsNullOrWhiteSpace(line);
+                yield return (++n, line);
+            }
+            if (!content) throw new InvalidInputException(path, "the file is empty");
         }
     }
 

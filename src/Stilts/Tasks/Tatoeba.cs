@@ -6,6 +6,23 @@ namespace Stilts.Tasks;
 /// </summary>
 public static class Tatoeba
 {
+    /// <summary>Evaluation only: one test set per language; the gold comes from test-{lang}.tsv in the folder when present.</summary>
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "tatoeba", Kind = TaskKind.SimilaritySearch, Role = TaskRole.Target,
+        XtremeLanguages = Languages.Tatoeba, XtremeRLanguages = Languages.TatoebaR,
+        Layout = new(null, null, "{lang}-en.{lang}"),
+        Reader = new RetrievalReader((folder, lang, _) => ReadXtreme(folder, lang, LabelsIn(folder, lang))),
+        Metric = MetricName.Top1Accuracy, XtremeFolder = "tatoeba", PredictionExtension = "tsv", DefaultMaxLength = 512,
+    };
+
+    /// <summary>xtreme's label file test-{lang}.tsv when it sits in the data folder.</summary>
+    static string? LabelsIn(string folder, string lang)
+    {
+        string p = Path.Combine(folder, $"test-{lang}.tsv");
+        return File.Exists(p) ? p : null;
+    }
+
     /// <summary>
     /// LASER's tatoeba.{xxx}-eng.{xxx} and tatoeba.{xxx}-eng.eng, line i of one aligned with line i of the other.
     /// <paramref name="iso3"/> is the LASER code (e.g. "pes"), mapped through <see cref="Languages.TatoebaIso3"/>.
@@ -40,7 +57,7 @@ public static class Tatoeba
             gold = [];
             foreach (var (line, text) in TaskFiles.Lines(labelsPath))
             {
-                if (text.Length == 0) continue;
+                if (string.IsNullOrWhiteSpace(text)) continue;
                 if (!int.TryParse(text.Trim(), out int i) || i < 0 || i >= source.Count)
                     throw InvalidInputException.AtLine(labelsPath, line, $"expected an index into {foreign} (0..{source.Count - 1}), found \"{text}\"");
                 gold.Add(i);

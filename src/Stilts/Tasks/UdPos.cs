@@ -6,6 +6,15 @@ public static class UdPos
     public static IReadOnlyList<string> Labels { get; } =
         ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "udpos", Kind = TaskKind.Tagging, Role = TaskRole.Target, Labels = Labels,
+        XtremeLanguages = Languages.UdPos, XtremeRLanguages = Languages.UdPosR,
+        Layout = new("train-en.tsv", "dev-{lang}.tsv", "test-{lang}.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => ReadXtreme(p, r)),
+        Metric = MetricName.SeqevalF1, XtremeFolder = "udpos", PredictionExtension = "tsv", DefaultMaxLength = 256,
+    };
+
     /// <summary>
     /// Raw CoNLL-U: comment lines (#) skipped; multi-word token ranges ("1-2") skipped in favour of their word lines;
     /// empty nodes ("1.1") skipped; FORM (col 2) and UPOS (col 4) kept. Sentences end at blank lines.
@@ -49,6 +58,23 @@ public static class UdPos
             sentId = null;
             return ex;
         }
+    }
+
+    /// <summary>
+    /// Every treebank of a language in an unpacked UD release ({folder}/UD_*/{lang}_*-ud-{split}.conllu), concatenated
+    /// as xtreme does, in ordinal path order so runs are reproducible (jiant's glob order was not). A language with
+    /// no file for the split is an error.
+    /// </summary>
+    public static IEnumerable<TaggingExample> ReadRelease(string folder, string language, Split split, ReadReport? report = null)
+    {
+        if (!Directory.Exists(folder)) throw new InvalidInputException(folder, "UD release folder not found");
+        string name = split switch { Split.Train => "train", Split.Dev => "dev", _ => "test" };
+        string[] files = [.. Directory.GetFiles(folder, $"{language}_*-ud-{name}.conllu", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)];
+        if (files.Length == 0)
+            throw new InvalidInputException(folder, $"no {language}_*-ud-{name}.conllu treebank file for language \"{language}\"");
+        report ??= new ReadReport();
+        return files.SelectMany(f => ReadConllu(f, report));
     }
 
     /// <summary>xtreme's udpos/{split}-{lang}.tsv (token\ttag; test holds tokens only).</summary>

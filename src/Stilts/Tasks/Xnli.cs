@@ -8,6 +8,15 @@ public static class Xnli
 {
     public static IReadOnlyList<string> Labels { get; } = ["contradiction", "entailment", "neutral"];
 
+    public static TaskDefinition Definition { get; } = new()
+    {
+        Name = "xnli", Kind = TaskKind.PairClassification, Role = TaskRole.Target, Labels = Labels,
+        XtremeLanguages = Languages.Xnli, XtremeRLanguages = Languages.Xnli,
+        Layout = new("train-en.tsv", "dev-{lang}.tsv", "test-{lang}.tsv"),
+        Reader = TaskDefinition.Examples((p, r) => ReadXtreme(p, r)),
+        Metric = MetricName.Accuracy, XtremeFolder = "xnli", PredictionExtension = "tsv", DefaultMaxLength = 256,
+    };
+
     /// <summary>
     /// XNLI-1.0/xnli.{dev,test}.tsv: header row; columns found by name (language, gold_label, sentence1, sentence2,
     /// pairID), which are cols 0, 1, 6, 7 and 9 in the release. Only rows of <paramref name="language"/> are kept.
@@ -30,7 +39,7 @@ public static class Xnli
                 pair = Array.IndexOf(header, "pairID");
                 continue;
             }
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "an XNLI-1.0 row as wide as the header", width);
             if (f[lang] != language) continue;
             report.Read++;
@@ -50,7 +59,7 @@ public static class Xnli
         string stem = TaskFiles.Stem(path);
         foreach (var (line, text) in TaskFiles.Lines(path))
         {
-            if (text.Length == 0) continue;
+            if (string.IsNullOrWhiteSpace(text)) continue;
             string[] f = TaskFiles.Fields(path, line, text, "premise, hypothesis[, label]", 2, 3);
             if (line == 1 && f.Length == 3 && f[2] is "label" or "gold_label") continue;
             report.Read++;
