@@ -47,6 +47,31 @@ public class SpanQaTests
     }
 
     [Fact]
+    public void Answer_straddling_a_window_edge_counts_only_where_it_fits_whole()
+    {
+        var tok = new ToyTokenizer(ToyLayout.Bert);
+        int start = Context.IndexOf("theta iota", StringComparison.Ordinal);
+        var features = SpanQaFeaturizer.Featurize(tok, 0, "which letter", Context, start, "theta iota", Small, training: true);
+        // Tokens 7-8: window 2 (tokens 4-7) holds only "theta", window 3 (6-9) holds both.
+        Assert.Equal((0, 0), (features[2].StartPosition, features[2].EndPosition));
+        var last = features[3];
+        Assert.Equal("theta iota", Context[last.ContextOffsets[last.StartPosition].Start..last.ContextOffsets[last.EndPosition].End]);
+    }
+
+    [Fact]
+    public void Every_context_token_is_max_context_in_exactly_one_window()
+    {
+        var tok = new ToyTokenizer(ToyLayout.XlmR);
+        var features = SpanQaFeaturizer.Featurize(tok, 0, "which letter", Context, null, null, Small with { MaxLength = 10 }, training: false);
+        var owners = new Dictionary<int, int>();
+        foreach (var f in features)
+            for (int i = 0; i < f.InputIds.Length; i++)
+                if (f.TokenIsMaxContext[i]) owners[f.ContextOffsets[i].Start] = owners.GetValueOrDefault(f.ContextOffsets[i].Start) + 1;
+        Assert.Equal(10, owners.Count);
+        Assert.All(owners.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
     public void Skip_option_drops_training_windows_without_the_answer_but_not_evaluation_ones()
     {
         var tok = new ToyTokenizer(ToyLayout.Bert);
