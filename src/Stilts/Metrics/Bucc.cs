@@ -218,16 +218,27 @@ public static class BuccMining
     }
 
     // Exact inner-product k-NN (faiss IndexFlatIP): neighbours by descending similarity, ties to the lower index.
+    // A running top-k per query (insertion into k slots) instead of sorting every row.
     static (float[][] Sims, int[][] Indices) Knn(float[][] queries, float[][] database, int k)
     {
         var sims = new float[queries.Length][];
         var inds = new int[queries.Length][];
         for (int q = 0; q < queries.Length; q++)
         {
-            float[] all = Array.ConvertAll(database, d => Dot(queries[q], d));
-            int[] order = Enumerable.Range(0, database.Length).OrderByDescending(i => all[i]).Take(k).ToArray();
-            inds[q] = order;
-            sims[q] = Array.ConvertAll(order, i => all[i]);
+            float[] topSim = new float[k];
+            int[] topInd = new int[k];
+            int filled = 0;
+            for (int i = 0; i < database.Length; i++)
+            {
+                float s = Dot(queries[q], database[i]);
+                if (filled == k && s <= topSim[k - 1]) continue;
+                int at = filled < k ? filled++ : k - 1;
+                while (at > 0 && topSim[at - 1] < s) { topSim[at] = topSim[at - 1]; topInd[at] = topInd[at - 1]; at--; }
+                topSim[at] = s;
+                topInd[at] = i;
+            }
+            sims[q] = topSim;
+            inds[q] = topInd;
         }
         return (sims, inds);
     }

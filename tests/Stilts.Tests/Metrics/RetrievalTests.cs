@@ -70,6 +70,21 @@ public sealed class RetrievalTests
     }
 
     [Fact]
+    public void BuccMiningWithMoreSentencesThanNeighbours()
+    {
+        // 7 sentences a side, k = 4: target j is source (j * 3) % 7 with a shared offset and a little noise.
+        const int n = 7;
+        float[] Vec(int hot, float noise) => [.. Enumerable.Range(0, n).Select(d => (d == hot ? 1f : 0f) + 0.2f + noise * ((d * 5 + hot) % 3))];
+        float[][] src = [.. Enumerable.Range(0, n).Select(i => Vec(i, 0f))];
+        float[][] trg = [.. Enumerable.Range(0, n).Select(j => Vec(j * 3 % n, 0.05f))];
+        var mined = BuccMining.Mine(src, [.. Enumerable.Range(0, n).Select(i => $"s{i}")], trg, [.. Enumerable.Range(0, n).Select(j => $"t{j}")]);
+        Assert.Equal(
+            Enumerable.Range(0, n).Select(j => ($"s{j * 3 % n}", $"t{j}")).OrderBy(p => p.Item1),
+            mined.Select(m => (m.Source, m.Target)).OrderBy(p => p.Item1));
+        Assert.All(mined, m => Assert.True(m.Score > 1, $"margin {m.Score} of a true pair should beat its neighbourhood"));
+    }
+
+    [Fact]
     public void TatoebaSearchesEnglishQueriesAgainstForeignIndex()
     {
         float[][] foreign = [[1, 0], [0, 1], [-1, 0.2f]];

@@ -109,6 +109,23 @@ public sealed class ScoreCommandTests
     }
 
     [Fact]
+    public void MatchesFrozenNumbersOfTheOfficialScript()
+    {
+        // Produced by google-research/xtreme evaluate.py (--xtreme_version xtreme, seqeval 0.0.12) on this mock tree.
+        string root = TestPaths.NewTempDir("stilts-score");
+        WriteTree(Path.Combine(root, "l"), Path.Combine(root, "p"), Benchmark.Xtreme);
+        var result = XtremeScorer.Score(Benchmark.Xtreme, Path.Combine(root, "p"), Path.Combine(root, "l"));
+        var official = new Dictionary<string, double>
+        {
+            ["pawsx"] = 78.57142857142857, ["xnli"] = 76.66666666666667, ["panx"] = 75.0, ["udpos"] = 75.75757575757575,
+            ["bucc2018"] = 75.0, ["tatoeba"] = 75.0, ["xquad"] = 84.84848484848484, ["mlqa"] = 85.71428571428572,
+            ["tydiqa"] = 85.18518518518519,
+        };
+        foreach (var t in result.Tasks) Assert.Equal(official[t.Task], t.Score, 12);
+        Assert.Equal(79.0826251937363, result.Overall!.Value, 12);
+    }
+
+    [Fact]
     public void ReportsOfficialMetricNamesPerLanguage()
     {
         string root = TestPaths.NewTempDir("stilts-score");
@@ -201,5 +218,11 @@ public sealed class ScoreCommandTests
         e = Assert.Throws<InvalidInputException>(() => XtremeScorer.Score(Benchmark.Xtreme, predictions, labels));
         Assert.Equal(xnli, e.Where);
         Assert.Contains("1 lines", e.Message);
+
+        File.WriteAllText(xnli, "entailment\nneutral\ncontradiction\nneutral\n");
+        string xquad = Path.Combine(predictions, "xquad", "test-th.json");
+        File.WriteAllText(xquad, """{"q1": "Big Apple", "q2": ["red", "fox"]}""");
+        e = Assert.Throws<InvalidInputException>(() => XtremeScorer.Score(Benchmark.Xtreme, predictions, labels));
+        Assert.Equal($"{xquad}: q2", e.Where);
     }
 }

@@ -65,4 +65,17 @@ public sealed class SeqevalTests
         var s = Seqeval.Score(S("B-PER O"), S("O O"));
         Assert.Equal((0.0, 0.0, 0.0), (s.F1, s.Precision, s.Recall));
     }
+
+    [Fact]
+    public void Seqeval1xDiffersOnlyInTypeNames()
+    {
+        var pos = S("NOUN NOUN VERB O B-LOC-X I-ORG-X");
+        Assert.Equal(
+            [new Chunk("NOUN", 0, 1), new Chunk("VERB", 2, 2), new Chunk("X", 4, 5)],
+            Seqeval.Entities(pos));
+        // 1.x: "NOUN" has type "OUN"; "B-LOC-X" and "I-ORG-X" have different types, so they no longer merge.
+        Assert.Equal(
+            [new Chunk("OUN", 0, 1), new Chunk("ERB", 2, 2), new Chunk("LOC-X", 4, 4), new Chunk("ORG-X", 5, 5)],
+            Seqeval.Entities(pos, SeqevalVersion.V1));
+    }
 }
