@@ -10,13 +10,18 @@ namespace Stilts.Checkpoints;
 /// <c>&lt;name&gt;/data.pkl</c> (the state dict, pickled) and one raw little-endian entry <c>&lt;name&gt;/data/&lt;key&gt;</c>
 /// per storage. The pickle goes through <see cref="TorchPickle"/>, which refuses every global that does not rebuild
 /// a tensor; every storage size, offset and stride is checked against the zip entries before memory is allocated.
+/// The legacy (pre-1.6) layout, pickles followed by raw storages, is read with the same unpickler and checks.
+/// One storage must fit a .NET array (about 2 GiB), which covers every tensor of XLM-R/mT5 up to xl size.
 /// </summary>
 public static class PyTorchBin
 {
     const long MaxPickleBytes = 64L << 20; // a state-dict pickle is ~200 bytes per tensor; anything this big is not one
     const long MaxInflation = 1100; // deflate cannot expand more than ~1032:1, so a larger claim is a zip bomb
 
-    /// <summary>Reads every tensor onto the CPU in its stored dtype, as contiguous tensors that own their memory.</summary>
+    /// <summary>
+    /// Reads every tensor onto the CPU in its stored dtype as contiguous tensors. Tensors that shared a storage in
+    /// Python come out as independent copies (HF ties weights again when it builds the model; so does LoadOptions.Tied).
+    /// </summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
         if (!File.Exists(path)) throw new InvalidInputException(path, "file not found");

@@ -143,6 +143,24 @@ public sealed class PyTorchBinTests
     }
 
     [Fact]
+    public void StackGrowthIsCapped()
+    {
+        // Each DUP costs one byte of pickle and one stack slot: without a cap a small file could fill memory.
+        var p = new PickleWriter().Proto().Op('N');
+        p.Raw(Enumerable.Repeat((byte)'2', 1 << 22).ToArray());
+        Assert.Contains("more than 4194304 objects on the stack", ReadHostile(p.Stop().ToArray(), new Dictionary<string, byte[]>()).Message);
+    }
+
+    [Fact]
+    public void DeeplyNestedPersistentIdIsDescribedWithoutRecursingIntoIt()
+    {
+        var p = new PickleWriter().Proto().EmptyTuple();
+        p.Raw(Enumerable.Repeat((byte)0x85, 200_000).ToArray()); // TUPLE1, 200k levels deep
+        var e = ReadHostile(p.PersId().Stop().ToArray(), new Dictionary<string, byte[]>());
+        Assert.EndsWith("persistent id is not a ('storage', type, key, location, numel) tuple: ((((...))))", e.Message);
+    }
+
+    [Fact]
     public void MemoRecallBeforeStoreIsRefused()
     {
         var pickle = new PickleWriter().Proto().Get(3).Stop().ToArray();
