@@ -9,7 +9,7 @@ using Stilts.Tokenization;
 using Stilts.Training;
 using TorchSharp;
 using TorchSharp.Modules;
-using AdamW = Stilts.Training.AdamW;
+using AdamW = Stilts.Training.AdamWOptimizer;
 using static TorchSharp.torch;
 using FeatureLabels = Stilts.Tasks.Featurization.Labels;
 
