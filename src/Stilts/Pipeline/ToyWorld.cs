@@ -31,14 +31,16 @@ public sealed record ToyWorldOptions
     /// <summary>Share of a made-up language's corpus lines that are a sentence followed by its English translation.</summary>
     public double ParallelSentences { get; init; } = 0.3;
     public double CodeSwitchWords { get; init; } = 0.5;
+    /// <summary>Share of content words a made-up language writes as in English (loanwords).</summary>
+    public double LoanwordRate { get; init; } = 0.4;
 }
 
 /// <summary>
 /// A generated multilingual toy world for the quickstart and the tests. Five languages share one latent grammar
 /// (events "subject verb object", noun phrases with a determiner and adjectives, negation) and one concept
 /// inventory, but each writes it with its own word forms, word order and script: "en" uses English words, the others
-/// made-up forms in Latin, Cyrillic, Greek and Canadian-syllabics letters. Person names are shared by all languages,
-/// the way names and numbers are shared by real ones: they are the anchors multilingual pretraining can align on.
+/// made-up forms in Latin, Cyrillic, Greek and Canadian-syllabics letters. Person names and some loanwords are shared
+/// by all languages, the way names, numbers and borrowings are shared by real ones: anchors transfer can use.
 /// Everything is a pure function of the seed. <see cref="Write"/> lays it out like the xtreme data
 /// (<c>toynli/{train-en,dev-xx,test-xx}.tsv</c> as XNLI, <c>toypos/...</c> as UD-POS, <c>toysent/...</c> as
 /// "sentence 	 positive|negative", with labels in the test files),
@@ -84,6 +86,9 @@ public sealed class ToyWorld
             var lexicon = new Dictionary<string, string>();
             foreach (var concept in new[] { "DET", "NEG" }.Concat(Nouns).Concat(Verbs).Concat(Adjectives))
             {
+                // Loanwords: some content words are written as in English, in every script (as brand names and
+                // borrowed terms are): the shared vocabulary that multilingual models also lean on.
+                if (concept is not ("DET" or "NEG") && rng.NextDouble() < options.LoanwordRate) { lexicon[concept] = english[concept]; continue; }
                 int syllables = concept is "DET" or "NEG" ? 1 : 2 + rng.Next(2);
                 string form;
                 do form = spec.Script == "syllabics" ? Syllabics(rng, syllables) : Latinish(rng, spec.Onsets, spec.Vowels, syllables);

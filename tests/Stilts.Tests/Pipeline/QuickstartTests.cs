@@ -18,7 +18,7 @@ public class QuickstartTests(ITestOutputHelper output)
         {
             Folder = TestPaths.NewTempDir("stilts-quickstart"),
             World = new ToyWorldOptions { NliTrain = 600, SentimentTrain = 1000, PosTrain = 50, DevSize = 100, TestSize = 200, CorpusSize = 2000 },
-            PretrainEpochs = 10, IntermediateEpochs = 1, TargetEpochs = 3,
+            PretrainEpochs = 5, IntermediateEpochs = 1, TargetEpochs = 3,
         };
         var result = Quickstart.Run(options, AutoTokenizer.FromFolder);
         output.WriteLine(result.Table());
