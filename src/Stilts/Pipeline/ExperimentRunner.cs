@@ -171,7 +171,6 @@ public static class ExperimentRunner
         model.Place(ctx.Device, ctx.Precision);
 
         // ---- Optimizer and schedule: AdamW without decay on biases/LayerNorm, linear warmup then linear decay.
-        if (stage.FreezeEmbeddings) encoder.WordEmbeddings.requires_grad = false; // no gradient: AdamW skips it
         var optimizer = AdamW.Create(model, new AdamWOptions { LearningRate = stage.Lr, Eps = stage.AdamEpsilon, WeightDecay = stage.WeightDecay });
         int stepBatch = stage.BatchSize * stage.GradAccumulation;
         long perEpoch = stage.IsMlmOnly

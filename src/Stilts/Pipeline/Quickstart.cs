@@ -89,7 +89,6 @@ public static class Quickstart
         {
             Name = name, Tasks = [new TaskSpec { Task = task, Data = Path.Combine(world, data) }], Epochs = epochs, Lr = options.FineTuneLr,
             BatchSize = options.BatchSize, GradAccumulation = 1, WarmupRatio = 0.1, MaxSeqLen = 48, EvalEvery = 20, ValSubset = 200, Patience = 5,
-            FreezeEmbeddings = true, // keep English words where multilingual pretraining put them, beside their translations
         };
         var target = Stage("target", "toysent", "toysent", options.TargetEpochs);
         var evaluate = new EvaluationConfig { Task = "toysent", Data = Path.Combine(world, "toysent"), MaxSeqLen = 48 };

@@ -149,9 +149,6 @@ public sealed record StageConfig
     public int? Patience { get; init; } = 30;
     /// <summary>Keep the heads trained in earlier stages for tasks with the same head name (default: fresh heads).</summary>
     public bool CarryHeads { get; init; }
-    /// <summary>Freeze the word embeddings: fine-tuning on one language then cannot pull its words away from the
-    /// others' in the shared embedding space (a common trick for zero-shot cross-lingual transfer).</summary>
-    public bool FreezeEmbeddings { get; init; }
 
     [YamlIgnore] public bool IsMlmOnly => Tasks.Length == 0;
 
