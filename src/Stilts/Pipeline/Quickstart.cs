@@ -80,7 +80,7 @@ public static class Quickstart
         StageConfig Mlm(string corpus) => new()
         {
             Name = "mlm", Mlm = new MlmConfig { Corpus = corpus }, Epochs = options.PretrainEpochs, Lr = options.PretrainLr,
-            BatchSize = options.BatchSize, GradAccumulation = 1, WarmupRatio = 0.05, MaxSeqLen = 32, EvalEvery = 1_000_000,
+            BatchSize = options.BatchSize, GradAccumulation = 1, WarmupRatio = 0.05, MaxSeqLen = 32, EvalEvery = 200, // MLM-only: checkpoints, no validation
         };
         var multi = Go("pretrain-multilingual", new RunConfig { Model = scratch, FromScratch = true, Seed = options.Seed, Device = Models.DeviceChoice.Cpu, LogEvery = 50, Stages = [Mlm(Path.Combine(world, "mlm"))] });
         var english = Go("pretrain-english", new RunConfig { Model = scratch, FromScratch = true, Seed = options.Seed, Device = Models.DeviceChoice.Cpu, LogEvery = 50, Stages = [Mlm(Path.Combine(world, "mlm", "en.txt"))] });

@@ -27,18 +27,20 @@ public sealed record ToyWorldOptions
     /// <summary>MLM corpus sentences per language.</summary>
     public int CorpusSize { get; init; } = 4000;
     /// <summary>Share of a made-up language's corpus sentences that mix in English words, and the share of words switched in those.</summary>
-    public double CodeSwitchSentences { get; init; } = 0.3;
+    public double CodeSwitchSentences { get; init; } = 0.5;
     /// <summary>Share of a made-up language's corpus lines that are a sentence followed by its English translation.</summary>
     public double ParallelSentences { get; init; } = 0.3;
-    public double CodeSwitchWords { get; init; } = 0.3;
+    public double CodeSwitchWords { get; init; } = 0.5;
+    /// <summary>Share of content words a made-up language writes as in English (loanwords).</summary>
+    public double LoanwordRate { get; init; } = 0.4;
 }
 
 /// <summary>
 /// A generated multilingual toy world for the quickstart and the tests. Five languages share one latent grammar
 /// (events "subject verb object", noun phrases with a determiner and adjectives, negation) and one concept
 /// inventory, but each writes it with its own word forms, word order and script: "en" uses English words, the others
-/// made-up forms in Latin, Cyrillic, Greek and Canadian-syllabics letters. Person names are shared by all languages,
-/// the way names and numbers are shared by real ones: they are the anchors multilingual pretraining can align on.
+/// made-up forms in Latin, Cyrillic, Greek and Canadian-syllabics letters. Person names and some loanwords are shared
+/// by all languages, the way names, numbers and borrowings are shared by real ones: anchors transfer can use.
 /// Everything is a pure function of the seed. <see cref="Write"/> lays it out like the xtreme data
 /// (<c>toynli/{train-en,dev-xx,test-xx}.tsv</c> as XNLI, <c>toypos/...</c> as UD-POS, <c>toysent/...</c> as
 /// "sentence 	 positive|negative", with labels in the test files),
@@ -84,6 +86,9 @@ public sealed class ToyWorld
             var lexicon = new Dictionary<string, string>();
             foreach (var concept in new[] { "DET", "NEG" }.Concat(Nouns).Concat(Verbs).Concat(Adjectives))
             {
+                // Loanwords: some content words are written as in English, in every script (as brand names and
+                // borrowed terms are): the shared vocabulary that multilingual models also lean on.
+                if (concept is not ("DET" or "NEG") && rng.NextDouble() < options.LoanwordRate) { lexicon[concept] = english[concept]; continue; }
                 int syllables = concept is "DET" or "NEG" ? 1 : 2 + rng.Next(2);
                 string form;
                 do form = spec.Script == "syllabics" ? Syllabics(rng, syllables) : Latinish(rng, spec.Onsets, spec.Vowels, syllables);
@@ -115,17 +120,34 @@ public sealed class ToyWorld
     public sealed record Phrase(string? Name, string? Noun, string[] Adjectives);
     public sealed record Event(Phrase Subject, string Verb, Phrase Object, bool Negated);
 
-    Phrase RandomPhrase(Xoshiro256 rng)
+    // Selectional preferences give the shared latent world a distributional structure (verb i mostly takes certain
+    // subjects and objects, nouns mostly certain adjectives), identical in every language. Without it no context
+    // would tell words apart, and MLM could not learn what a word means, nor align it with its translations.
+    const double Preference = 0.85;
+
+    Phrase RandomPhrase(Xoshiro256 rng, int verb, bool subject, bool allowNames = true)
     {
-        if (rng.NextDouble() < 0.35) return new Phrase(Names[rng.Next(Names.Length)], null, []);
+        bool typical = rng.NextDouble() < Preference;
+        if (allowNames && rng.NextDouble() < 0.35)
+            return new Phrase(typical ? Names[(2 * verb + rng.Next(2) + (subject ? 0 : 6)) % Names.Length] : Names[rng.Next(Names.Length)], null, []);
+        int noun = typical ? (2 * verb + rng.Next(4) + (subject ? 12 : 0)) % Nouns.Length : rng.Next(Nouns.Length);
         int adjectives = rng.NextDouble() < 0.5 ? 0 : rng.NextDouble() < 0.7 ? 1 : 2;
         var adj = new List<string>();
-        while (adj.Count < adjectives) { var a = Adjectives[rng.Next(Adjectives.Length)]; if (!adj.Contains(a)) adj.Add(a); }
-        return new Phrase(null, Nouns[rng.Next(Nouns.Length)], [.. adj]);
+        while (adj.Count < adjectives)
+        {
+            var a = rng.NextDouble() < Preference ? Adjectives[(noun + rng.Next(3)) % Adjectives.Length] : Adjectives[rng.Next(Adjectives.Length)];
+            if (!adj.Contains(a)) adj.Add(a);
+        }
+        return new Phrase(null, Nouns[noun], [.. adj]);
     }
 
-    Event RandomEvent(Xoshiro256 rng, double negated) =>
-        new(RandomPhrase(rng), Verbs[rng.Next(Verbs.Length)], RandomPhrase(rng), rng.NextDouble() < negated);
+    Phrase RandomPhrase(Xoshiro256 rng) => RandomPhrase(rng, rng.Next(Verbs.Length), rng.NextDouble() < 0.5);
+
+    Event RandomEvent(Xoshiro256 rng, double negated, bool allowNames = true)
+    {
+        int verb = rng.Next(Verbs.Length);
+        return new(RandomPhrase(rng, verb, true, allowNames), Verbs[verb], RandomPhrase(rng, verb, false, allowNames), rng.NextDouble() < negated);
+    }
 
     /// <summary>
     /// The words of an event in one language, each with its gold tag. With <paramref name="switchTo"/>, each concept
@@ -241,7 +263,9 @@ public sealed class ToyWorld
         var sb = new StringBuilder();
         for (int i = 0; i < count; i++)
         {
-            var e = RandomEvent(rng, 0.3);
+            // No person names here: names are shared by all languages, and with the verb preferences they would
+            // give the label away in every language without any transfer.
+            var e = RandomEvent(rng, 0.3, allowNames: false);
             sb.Append(Sentence(lang, e)).Append('\t').Append(Sentiment(e)).Append('\n');
         }
         AtomicFile.WriteAllText(path, sb.ToString());
