@@ -13,7 +13,7 @@ public sealed record QuickstartOptions
     public int HiddenSize { get; init; } = 64;
     public int Layers { get; init; } = 2;
     public int Heads { get; init; } = 4;
-    public double PretrainEpochs { get; init; } = 6;
+    public double PretrainEpochs { get; init; } = 12;
     public double IntermediateEpochs { get; init; } = 2;
     public double TargetEpochs { get; init; } = 4;
     public double PretrainLr { get; init; } = 1e-3;

@@ -32,7 +32,7 @@ public sealed record ToyWorldOptions
     public double ParallelSentences { get; init; } = 0.3;
     public double CodeSwitchWords { get; init; } = 0.5;
     /// <summary>Share of content words a made-up language writes as in English (loanwords).</summary>
-    public double LoanwordRate { get; init; } = 0.4;
+    public double LoanwordRate { get; init; } = 0.6;
 }
 
 /// <summary>
@@ -88,7 +88,9 @@ public sealed class ToyWorld
             {
                 // Loanwords: some content words are written as in English, in every script (as brand names and
                 // borrowed terms are): the shared vocabulary that multilingual models also lean on.
-                if (concept is not ("DET" or "NEG") && rng.NextDouble() < options.LoanwordRate) { lexicon[concept] = english[concept]; continue; }
+                // The negation particle is shared too (as "no"/"non"/"не" resemble each other across many languages):
+                // it flips the sentiment label, so a language whose negation the model cannot read is unlearnable.
+                if (concept == "NEG" || (concept != "DET" && rng.NextDouble() < options.LoanwordRate)) { lexicon[concept] = english[concept]; continue; }
                 int syllables = concept is "DET" or "NEG" ? 1 : 2 + rng.Next(2);
                 string form;
                 do form = spec.Script == "syllabics" ? Syllabics(rng, syllables) : Latinish(rng, spec.Onsets, spec.Vowels, syllables);
