@@ -27,7 +27,7 @@ public static class SlurmBackend
 
         string script = Path.Combine(dir, "run-one.sh");
         AtomicFile.WriteAllText(script, RunScript(study, stiltsCommand));
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
 
         var intermediate = todo.Where(r => r.Kind == PlannedRunKind.Intermediate).Select(r => r.Key).ToList();
         var targets = todo.Where(r => r.Kind == PlannedRunKind.Target).Select(r => r.Key).ToList();

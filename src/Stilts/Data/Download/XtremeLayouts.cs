@@ -248,7 +248,7 @@ static class XtremeLayouts
     {
         string archive = Directory.GetFiles(ctx.Downloads).Single();
         string dir = ctx.Extract(archive, n => n.Contains("/data/tatoeba/v1/"));
-        var files = Directory.GetFiles(dir, "tatoeba.*", SearchOption.AllDirectories).ToDictionary(Path.GetFileName, f => f);
+        var files = Directory.GetFiles(dir, "tatoeba.*", SearchOption.AllDirectories).ToDictionary(f => Path.GetFileName(f), f => f);
         Directory.CreateDirectory(ctx.Output);
         foreach (var (l3, l2) in TatoebaIso)
         {
