@@ -75,7 +75,10 @@ static class CliCommon
         else AtomicFile.Write(output.FullName, To);
     }
 
-    /// <summary>Runs a verb's body: bad input prints its message and exits 2; anything else is a bug and exits 1.</summary>
+    /// <summary>
+    /// Runs a verb's body: bad input prints its message and exits 2; a diverged training run (NaN/Inf loss, last
+    /// good checkpoint kept) exits 3; anything else is a bug and surfaces as one (exit 1).
+    /// </summary>
     public static int Guard(Func<int> body)
     {
         try { return body(); }
@@ -83,6 +86,11 @@ static class CliCommon
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
+        }
+        catch (Pipeline.TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 3;
         }
     }
 }

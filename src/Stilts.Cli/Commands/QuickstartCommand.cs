@@ -23,28 +23,15 @@ public static class QuickstartCommand
         var command = new Command("quickstart", "Toy multilingual world: MLM pretraining, baseline vs intermediate-task transfer, zero-shot table (a few minutes on a CPU)");
         command.Options.Add(folder);
         command.Options.Add(seed);
-        command.SetAction(parse =>
+        command.SetAction(parse => CliCommon.Guard(() =>
         {
-            try
-            {
-                var result = TrainingProgress.Run(observer => Quickstart.Run(
-                    new QuickstartOptions { Folder = parse.GetValue(folder)!.FullName, Seed = parse.GetValue(seed), Observer = observer },
-                    AutoTokenizer.FromFolder));
-                Console.Out.WriteLine();
-                Console.Out.Write(result.Table());
-                return 0;
-            }
-            catch (InvalidInputException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 2;
-            }
-            catch (TrainingDivergedException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 3;
-            }
-        });
+            var result = TrainingProgress.Run(observer => Quickstart.Run(
+                new QuickstartOptions { Folder = parse.GetValue(folder)!.FullName, Seed = parse.GetValue(seed), Observer = observer },
+                AutoTokenizer.FromFolder));
+            Console.Out.WriteLine();
+            Console.Out.Write(result.Table());
+            return 0;
+        }));
         return command;
     }
 }

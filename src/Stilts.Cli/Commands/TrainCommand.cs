@@ -27,43 +27,30 @@ public static class TrainCommand
         command.Options.Add(seed);
         command.Options.Add(device);
         command.Options.Add(noTensorBoard);
-        command.SetAction(parse =>
+        command.SetAction(parse => CliCommon.Guard(() =>
         {
-            try
+            var run = RunConfig.FromFile(parse.GetValue(config)!.FullName);
+            if (parse.GetValue(seed) is int s) run = run with { Seed = s };
+            if (parse.GetValue(device) is string d) run = run with { Device = Enum.Parse<Models.DeviceChoice>(d, ignoreCase: true) };
+            var result = TrainingProgress.Run(observer => ExperimentRunner.Run(run, new RunOptions
             {
-                var run = RunConfig.FromFile(parse.GetValue(config)!.FullName);
-                if (parse.GetValue(seed) is int s) run = run with { Seed = s };
-                if (parse.GetValue(device) is string d) run = run with { Device = Enum.Parse<Models.DeviceChoice>(d, ignoreCase: true) };
-                var result = TrainingProgress.Run(observer => ExperimentRunner.Run(run, new RunOptions
-                {
-                    RunDir = parse.GetValue(runDir)!.FullName,
-                    CacheDir = parse.GetValue(cacheDir)?.FullName,
-                    LoadTokenizer = AutoTokenizer.FromFolder,
-                    Observer = observer,
-                    TensorBoard = !parse.GetValue(noTensorBoard),
-                }));
-                foreach (var stage in result.Stages)
-                    Console.Out.WriteLine($"stage {stage.Name}: {stage.Steps} steps, best val {stage.BestMetric?.ToString("F4") ?? "-"} at step {stage.BestStep}{(stage.StoppedEarly ? " (early stop)" : "")}");
-                if (result.Evaluation is EvaluationResult eval)
-                {
-                    Console.Out.WriteLine($"zero-shot {eval.Task} {eval.Metric}:");
-                    foreach (var lang in eval.Languages) Console.Out.WriteLine($"  {lang.Language,-6} {(lang.Score is double a ? (a * 100).ToString("F2") : "-"),7}");
-                    if (eval.Average is double avg) Console.Out.WriteLine($"  {"avg",-6} {avg * 100,7:F2}");
-                }
-                Console.Out.WriteLine($"model: {result.ModelDir}");
-                return 0;
-            }
-            catch (InvalidInputException e)
+                RunDir = parse.GetValue(runDir)!.FullName,
+                CacheDir = parse.GetValue(cacheDir)?.FullName,
+                LoadTokenizer = AutoTokenizer.FromFolder,
+                Observer = observer,
+                TensorBoard = !parse.GetValue(noTensorBoard),
+            }));
+            foreach (var stage in result.Stages)
+                Console.Out.WriteLine($"stage {stage.Name}: {stage.Steps} steps, best val {stage.BestMetric?.ToString("F4") ?? "-"} at step {stage.BestStep}{(stage.StoppedEarly ? " (early stop)" : "")}");
+            if (result.Evaluation is EvaluationResult eval)
             {
-                Console.Error.WriteLine(e.Message);
-                return 2;
+                Console.Out.WriteLine($"zero-shot {eval.Task} {eval.Metric}:");
+                foreach (var lang in eval.Languages) Console.Out.WriteLine($"  {lang.Language,-6} {(lang.Score is double a ? (a * 100).ToString("F2") : "-"),7}");
+                if (eval.Average is double avg) Console.Out.WriteLine($"  {"avg",-6} {avg * 100,7:F2}");
             }
-            catch (TrainingDivergedException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 3;
-            }
-        });
+            Console.Out.WriteLine($"model: {result.ModelDir}");
+            return 0;
+        }));
         return command;
     }
 }
