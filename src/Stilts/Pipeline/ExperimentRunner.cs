@@ -32,7 +32,12 @@ public sealed record RunOptions
 
 public sealed record StageResult(string Name, long Steps, double? BestMetric, long BestStep, bool StoppedEarly);
 /// <summary>One language's zero-shot score (a fraction in [0, 1]; null when the file has no gold labels).</summary>
-public sealed record LanguageResult(string Language, double? Score, int Examples, string PredictionFile);
+public sealed record LanguageResult(string Language, double? Score, int Examples, string PredictionFile)
+{
+    /// <summary>Span QA: SQuAD exact match and F1 in percent (Score is their mean / 100); null for other tasks.</summary>
+    public double? ExactMatch { get; init; }
+    public double? F1 { get; init; }
+}
 
 /// <summary>Per-language scores of the target task: accuracy, or seqeval F1 for tagging (xtreme's metric for UD-POS and PAN-X).</summary>
 public sealed record EvaluationResult(string Task, string Metric, IReadOnlyList<LanguageResult> Languages)
@@ -131,7 +136,10 @@ public static class ExperimentRunner
         EncoderConfig EncoderConfig, Device Device, Precision Precision, FeatureCache Cache, TrainingLog Log);
 
     /// <summary>A task of the stage with its data: the cached training rows and the validation subset.</summary>
-    sealed record StageTask(string Name, string Head, PipelineTask Task, CachedRows Train, IReadOnlyList<int[][]> Val);
+    sealed record StageTask(string Name, string Head, PipelineTask Task, CachedRows Train, IReadOnlyList<int[][]> Val, QaGold? Qa = null);
+
+    /// <summary>Span QA: the questions a set of rows comes from (rows name them by index), to decode and score answers.</summary>
+    sealed record QaGold(IReadOnlyList<SpanQaExample> Examples, string Language);
 
     static void RunStage(Context ctx, int stageIndex, StageConfig stage, string previousModel, string stageDir)
     {
@@ -147,6 +155,13 @@ public static class ExperimentRunner
             string folder = Path.GetFullPath(spec.Data ?? Path.Combine(config.DataDir, spec.Task));
             var train = Rows(ctx, task, folder, Split.Train, spec.Language, stage.MaxSeqLen);
             var val = Rows(ctx, task, folder, Split.Dev, spec.Language, stage.MaxSeqLen);
+            if (task.Kind == TaskKind.SpanQa)
+            {
+                // The subset counts questions, not windows: every window of the first val_subset questions.
+                var questions = task.Read(Path.Combine(folder, task.FileName(Split.Dev, spec.Language))).Cast<SpanQaExample>().Take(stage.ValSubset).ToList();
+                var windows = Enumerable.Range(0, val.Count).Select(i => val[i]).Where(r => r[2][2] < questions.Count).ToList();
+                return new StageTask(spec.Task, spec.HeadName, task, train, windows, new QaGold(questions, spec.Language));
+            }
             var subset = Enumerable.Range(0, Math.Min(stage.ValSubset, val.Count)).Select(i => val[i]).ToList();
             return new StageTask(spec.Task, spec.HeadName, task, train, subset);
         }).ToList();
@@ -315,7 +330,7 @@ public static class ExperimentRunner
         string path = Path.Combine(folder, task.FileName(split, language));
         if (!File.Exists(path)) throw new InvalidInputException(path, $"the {split.ToString().ToLowerInvariant()} file of task {task.Name} ({language}) was not found");
         var key = new CacheKey(task.Name, split.ToString(), language, path, ctx.Fingerprint, maxLength);
-        return ctx.Cache.GetOrCreate(key, () => task.Featurize(path, ctx.Tokenizer, maxLength));
+        return ctx.Cache.GetOrCreate(key, () => task.Featurize(path, ctx.Tokenizer, maxLength, training: split == Split.Train));
     }
 
     static CachedRows CorpusRows(Context ctx, string corpus, int maxLength)
@@ -340,6 +355,8 @@ public static class ExperimentRunner
                 return collator.Tagging(rows.Select(ToTagging).ToList());
             case TaskKind.MultipleChoice:
                 return collator.MultipleChoice(rows.Select(ToChoices).ToList());
+            case TaskKind.SpanQa:
+                return collator.SpanQa(rows.Select(PipelineTask.ToSpanQa).ToList());
             default:
                 return collator.Classification(rows.Select(r => new ClassificationFeature(r[0], Ones(r[0].Length), r[1], r[2][0])).ToList());
         }
@@ -362,7 +379,8 @@ public static class ExperimentRunner
 
     static EncoderInput Input(Batch b, Device device) => new(b.InputIds.to(device), b.AttentionMask.to(device), b.TokenTypeIds.to(device));
 
-    static Tensor Labels(Batch b, TaskKind kind, Device device) => b.Labels!.to(device);
+    static Tensor Labels(Batch b, TaskKind kind, Device device) =>
+        kind == TaskKind.SpanQa ? stack([b.StartPositions!, b.EndPositions!], 1).to(device) : b.Labels!.to(device); // QA head: (B, 2)
 
     /// <summary>Predicted label index per row (classification) or per token (tagging), in row order.</summary>
     static List<int[]> Predict(Context ctx, MultiTaskModel model, string head, TaskKind kind, IReadOnlyList<int[][]> rows, int batchSize, Collator collator)
@@ -392,6 +410,11 @@ public static class ExperimentRunner
     /// <summary>Accuracy over labelled positions (examples for classification, first subwords for tagging).</summary>
     static double ValidationScore(Context ctx, MultiTaskModel model, StageTask task, IReadOnlyList<int[][]> rows, int batchSize, Collator collator)
     {
+        if (task.Qa is QaGold qa)
+        {
+            var answers = PredictAnswers(ctx, model, task.Head, rows, qa.Examples, batchSize, collator);
+            return ScoreAnswers(qa.Examples, answers, task.Task.QaNormalizer(qa.Language))?.Mean / 100 ?? 0;
+        }
         var predicted = Predict(ctx, model, task.Head, task.Task.Kind, rows, batchSize, collator);
         long right = 0, total = 0;
         for (int i = 0; i < rows.Count; i++)
@@ -405,6 +428,77 @@ public static class ExperimentRunner
             }
         }
         return total == 0 ? 0 : (double)right / total;
+    }
+
+    // ---- Span QA: logits per window, decoded to answer text from the original contexts.
+
+    /// <summary>Start and end logits of every row (each as long as the row's ids), in row order.</summary>
+    static (List<float[]> Start, List<float[]> End) SpanLogits(Context ctx, MultiTaskModel model, string head, IReadOnlyList<int[][]> rows, int batchSize, Collator collator)
+    {
+        model.eval();
+        var starts = new float[rows.Count][];
+        var ends = new float[rows.Count][];
+        var order = Enumerable.Range(0, rows.Count).OrderBy(i => rows[i][0].Length).ToArray();
+        using var noGrad = no_grad();
+        for (int first = 0; first < order.Length; first += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var idx = order.Skip(first).Take(batchSize).ToArray();
+            using var batch = collator.SpanQa(idx.Select(i => PipelineTask.ToSpanQa(rows[i])).ToList());
+            var logits = model.heads[head].Apply(model.encoder, Input(batch, ctx.Device)).to(ScalarType.Float32).cpu();
+            var (s, e) = QuestionAnsweringHead.Split(logits);
+            int width = (int)s.shape[1];
+            float[] sf = s.data<float>().ToArray(), ef = e.data<float>().ToArray();
+            for (int k = 0; k < idx.Length; k++)
+            {
+                int n = rows[idx[k]][0].Length;
+                starts[idx[k]] = sf.AsSpan(k * width, n).ToArray();
+                ends[idx[k]] = ef.AsSpan(k * width, n).ToArray();
+            }
+        }
+        return ([.. starts], [.. ends]);
+    }
+
+    /// <summary>The answer text of every question, {id: answer} (n-best 20, at most 30 tokens, run_squad's search).</summary>
+    static Dictionary<string, string> PredictAnswers(Context ctx, MultiTaskModel model, string head, IReadOnlyList<int[][]> rows,
+        IReadOnlyList<SpanQaExample> examples, int batchSize, Collator collator)
+    {
+        var (starts, ends) = SpanLogits(ctx, model, head, rows, batchSize, collator);
+        return DecodeAnswers(rows, starts, ends, examples);
+    }
+
+    internal static Dictionary<string, string> DecodeAnswers(IReadOnlyList<int[][]> rows, IReadOnlyList<float[]> starts, IReadOnlyList<float[]> ends,
+        IReadOnlyList<SpanQaExample> examples)
+    {
+        var features = rows.Select(PipelineTask.ToSpanQa).ToList();
+        var predictions = SpanQaDecoder.Decode(features, starts, ends, examples.Select(e => e.Context).ToList(), new SpanQaDecodeOptions());
+        var answers = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in predictions) answers[examples[p.ExampleIndex].Id] = p.Text;
+        return answers;
+    }
+
+    /// <summary>EM/F1 over the questions that have gold answers; null when none has (blanked test files).</summary>
+    static QaScore? ScoreAnswers(IReadOnlyList<SpanQaExample> examples, IReadOnlyDictionary<string, string> answers, AnswerNormalizer normalizer)
+    {
+        var gold = examples.Where(e => e.Answers.Count > 0).Select(e => new QaQuestion(e.Id, e.Answers.Select(a => a.Text).ToList())).ToList();
+        return gold.Count == 0 ? null : QaMetrics.Evaluate(gold, answers, normalizer);
+    }
+
+    /// <summary>One language of a span-QA target: predictions/&lt;task&gt;/&lt;split&gt;-&lt;lang&gt;.json as {id: answer} (xtreme's contract).</summary>
+    static LanguageResult EvaluateSpanQa(Context ctx, MultiTaskModel model, string head, PipelineTask task, EvaluationConfig eval,
+        string path, string lang, string predPath, Collator collator)
+    {
+        var examples = task.Read(path).Cast<SpanQaExample>().ToList();
+        using var rows = ctx.Cache.GetOrCreate(new CacheKey(task.Name, eval.Split.ToString(), lang, path, ctx.Fingerprint, eval.MaxSeqLen),
+            () => task.Featurize(path, ctx.Tokenizer, eval.MaxSeqLen));
+        var all = Enumerable.Range(0, rows.Count).Select(i => rows[i]).ToList();
+        var answers = PredictAnswers(ctx, model, head, all, examples, eval.BatchSize, collator);
+        AtomicFile.WriteAllText(predPath, JsonSerializer.Serialize(answers, new JsonSerializerOptions
+        {
+            WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }));
+        var score = ScoreAnswers(examples, answers, task.QaNormalizer(lang));
+        return new LanguageResult(lang, score?.Mean / 100, examples.Count, predPath) { ExactMatch = score?.ExactMatch, F1 = score?.F1 };
     }
 
     // ---- Zero-shot evaluation.
@@ -437,6 +531,12 @@ public static class ExperimentRunner
         {
             string path = Path.Combine(folder, task.FileName(split, lang));
             if (!File.Exists(path)) throw new InvalidInputException(path, $"no {split.ToString().ToLowerInvariant()} file for language '{lang}'");
+            if (task.Kind == TaskKind.SpanQa)
+            {
+                Directory.CreateDirectory(predDir);
+                results.Add(EvaluateSpanQa(ctx, model, head, task, eval, path, lang, Path.Combine(predDir, task.FileName(split, lang)), collator));
+                continue;
+            }
             using var rows = ctx.Cache.GetOrCreate(new CacheKey(task.Name, split.ToString(), lang, path, ctx.Fingerprint, eval.MaxSeqLen),
                 () => task.Featurize(path, ctx.Tokenizer, eval.MaxSeqLen));
             var all = Enumerable.Range(0, rows.Count).Select(i => rows[i]).ToList();
@@ -467,12 +567,14 @@ public static class ExperimentRunner
             results.Add(new LanguageResult(lang, score, all.Count, predPath));
         }
         model.Dispose();
-        var evaluation = new EvaluationResult(eval.Task, task.Kind == TaskKind.Tagging ? "f1" : "accuracy", results);
+        var evaluation = new EvaluationResult(eval.Task, task.Kind switch { TaskKind.Tagging => "f1", TaskKind.SpanQa => "em_f1_mean", _ => "accuracy" }, results);
         AtomicFile.WriteAllText(Path.Combine(ctx.RunDir, "results.json"), JsonSerializer.Serialize(new
         {
             task = eval.Task,
             metric = evaluation.Metric,
-            languages = results.ToDictionary(r => r.Language, r => new { score = r.Score, examples = r.Examples }),
+            languages = results.ToDictionary(r => r.Language, r => r.ExactMatch == null && r.F1 == null
+                ? (object)new { score = r.Score, examples = r.Examples }
+                : new { score = r.Score, examples = r.Examples, exact_match = r.ExactMatch, f1 = r.F1 }),
             average = evaluation.Average,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return evaluation;

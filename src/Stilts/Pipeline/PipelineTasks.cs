@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Stilts.Metrics;
 using Stilts.Models;
 using Stilts.Tasks;
 using Stilts.Tasks.Featurization;
@@ -11,7 +12,8 @@ namespace Stilts.Pipeline;
 /// What the runner needs to know about a trainable task: its shape, labels, the reader of one xtreme-layout file
 /// (<c>&lt;folder&gt;/{train,dev,test}-&lt;lang&gt;.tsv</c>) and how its rows are featurized into the int arrays the
 /// cache stores. Rows: classification [ids, type ids, [label]]; tagging [ids, type ids, labels, [sentence, first
-/// word], word starts]; masked LM [ids, special-token mask].
+/// word], word starts]; masked LM [ids, special-token mask]; span QA (one row per context window) [ids, type ids,
+/// [start, end, example, cls], context offsets as flat (start, end) pairs, max-context flags].
 /// </summary>
 public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<string> Labels, Func<string, IEnumerable<TaskExample>> Read)
 {
@@ -19,6 +21,8 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
     public string Extension { get; init; } = "tsv";
     /// <summary>What the task's layout calls the dev split (XCOPA: "val").</summary>
     public string DevName { get; init; } = "dev";
+    /// <summary>Span QA: the answer normalizer of a language's EM/F1 (SQuAD's, or evaluate_mlqa.py's for MLQA).</summary>
+    public Func<string, AnswerNormalizer> QaNormalizer { get; init; } = _ => AnswerNormalizer.Squad;
 
     public HeadKind HeadKind => Kind switch
     {
@@ -26,6 +30,7 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
         TaskKind.Tagging => HeadKind.TokenClassification,
         TaskKind.MaskedLm => HeadKind.MaskedLM,
         TaskKind.MultipleChoice => HeadKind.MultipleChoice,
+        TaskKind.SpanQa => HeadKind.QuestionAnswering,
         _ => throw new InvalidInputException(Name, $"{Kind} tasks are not trainable by the runner yet"),
     };
 
@@ -33,11 +38,12 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
 
     public string FileName(Split split, string language) => $"{SplitName(split)}-{language}.{Extension}";
 
-    /// <summary>Featurizes every example of a file into cache rows (a tagging sentence may give several rows).</summary>
-    public IEnumerable<int[][]> Featurize(string path, TextTokenizer tokenizer, int maxLength)
+    /// <summary>Featurizes every example of a file into cache rows (a tagging sentence or a QA context may give several rows).</summary>
+    /// <param name="training">Span QA: label windows with the first gold answer (evaluation rows carry no answer).</param>
+    public IEnumerable<int[][]> Featurize(string path, TextTokenizer tokenizer, int maxLength, bool training = false)
     {
         var labelIndex = Labels.Select((l, i) => (l, i)).ToDictionary(p => p.l, p => p.i);
-        int sentence = 0;
+        int sentence = 0, question = 0;
         foreach (var example in Read(path))
         {
             switch (example)
@@ -62,6 +68,9 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
                         throw new InvalidInputException($"{path}: {c.Id}", $"{cf.NumChoices} choices, but {Name} has {Labels.Count}");
                     yield return [.. Enumerable.Range(0, cf.NumChoices).SelectMany(k => new[] { cf.InputIds[k], cf.TokenTypeIds[k] }), [cf.Label]];
                     break;
+                case SpanQaExample q:
+                    foreach (var row in SpanQaRows(tokenizer, question++, q, maxLength, training)) yield return row;
+                    break;
                 case MaskedLmExample m:
                     var mf = MaskedLanguageModeling.Featurize(tokenizer, m.Text, maxLength);
                     yield return [mf.InputIds, mf.SpecialTokensMask.Select(b => b ? 1 : 0).ToArray()];
@@ -82,8 +91,37 @@ public sealed record PipelineTask(string Name, TaskKind Kind, IReadOnlyList<stri
         SentenceClassificationExample s => s.Label == null ? null : new[] { s.Label },
         TaggingExample t => t.Tags?.ToArray(),
         MultipleChoiceExample c => c.Label is int l ? new[] { l.ToString(System.Globalization.CultureInfo.InvariantCulture) } : null,
+        SpanQaExample q => q.Answers.Count == 0 ? null : q.Answers.Select(a => a.Text).ToArray(),
         _ => null,
     }).ToList();
+
+    /// <summary>xtreme/run_squad window settings; max_seq_len comes from the config, the rest are run_squad's defaults.</summary>
+    public static SpanQaOptions SpanOptions(int maxLength) => new() { MaxLength = maxLength, DocStride = 128, MaxQueryLength = 64 };
+
+    static IEnumerable<int[][]> SpanQaRows(TextTokenizer tokenizer, int index, SpanQaExample q, int maxLength, bool training)
+    {
+        // Training uses the first gold answer; one whose answer_start does not point at its text is skipped (HF run_squad
+        // skips answers it cannot find). Evaluation rows need no answer: decoding reads the logits only.
+        SpanAnswer? answer = training && q.Answers.Count > 0 ? q.Answers[0] : null;
+        if (answer is SpanAnswer a && (a.AnswerStart < 0 || a.AnswerStart + a.Text.Length > q.Context.Length
+            || string.CompareOrdinal(q.Context, a.AnswerStart, a.Text, 0, a.Text.Length) != 0))
+            yield break;
+        var features = SpanQaFeaturizer.Featurize(tokenizer, index, q.Question, q.Context, answer?.AnswerStart, answer?.Text,
+            SpanOptions(maxLength), training);
+        foreach (var f in features)
+            yield return [f.InputIds, f.TokenTypeIds, [f.StartPosition, f.EndPosition, f.ExampleIndex, f.ClsIndex],
+                f.ContextOffsets.SelectMany(o => new[] { o.Start, o.End }).ToArray(), f.TokenIsMaxContext.Select(b => b ? 1 : 0).ToArray()];
+    }
+
+    /// <summary>A cached span-QA row back to its feature (the inverse of the row layout above).</summary>
+    public static SpanQaFeature ToSpanQa(int[][] r)
+    {
+        var offsets = new (int, int)[r[0].Length];
+        for (int i = 0; i < offsets.Length; i++) offsets[i] = (r[3][2 * i], r[3][2 * i + 1]);
+        var ones = new int[r[0].Length];
+        Array.Fill(ones, 1);
+        return new SpanQaFeature(r[0], ones, r[1], r[2][2], r[2][0], r[2][1], r[2][3], offsets, r[4].Select(v => v != 0).ToArray());
+    }
 
     /// <summary>The words of each tagging example (prediction files repeat them).</summary>
     public List<IReadOnlyList<string>> Words(string path) => Read(path).OfType<TaggingExample>().Select(t => t.Words).ToList();
@@ -103,6 +141,11 @@ public static class PipelineTasks
         new("xcopa", TaskKind.MultipleChoice, ["0", "1"], p => Copa.Read(p)) { Extension = "jsonl", DevName = "val" },
         new("toysent", TaskKind.SentenceClassification, ToyWorld.SentimentLabels, ReadToySentiment),
         new("copa", TaskKind.MultipleChoice, ["0", "1"], p => Copa.Read(p)) { Extension = "jsonl", DevName = "val" },
+        // Span QA in SQuAD json: train on squad_v1 (train-en.json, dev-en.json), evaluate zero-shot on test-<lang>.json.
+        new("squad_v1", TaskKind.SpanQa, [], p => SquadJson.Read(p)) { Extension = "json" },
+        new("xquad", TaskKind.SpanQa, [], p => SquadJson.Read(p)) { Extension = "json" },
+        new("mlqa", TaskKind.SpanQa, [], p => SquadJson.Read(p)) { Extension = "json", QaNormalizer = MlqaNormalizer },
+        new("tydiqa", TaskKind.SpanQa, [], p => SquadJson.Read(p)) { Extension = "json" },
     }.ToFrozenDictionary(t => t.Name);
 
     public static IEnumerable<string> Names => All.Keys.Order();
@@ -118,6 +161,10 @@ public static class PipelineTasks
                 f.Length == 2 ? TaskFiles.CheckLabel(f[1], ToyWorld.SentimentLabels, $"{path}:{line}") : null);
         }
     }
+
+    // evaluate_mlqa.py normalizes per language and knows only its seven; other languages fall back to SQuAD's rules.
+    static AnswerNormalizer MlqaNormalizer(string language) =>
+        AnswerNormalizer.MlqaLanguages.Contains(language) ? AnswerNormalizer.Mlqa(language) : AnswerNormalizer.Squad;
 
     public static PipelineTask Get(string name, string where) => All.TryGetValue(name, out var t) ? t
         : throw new InvalidInputException(where, $"unknown task '{name}' (the runner trains: {string.Join(", ", Names)})");
