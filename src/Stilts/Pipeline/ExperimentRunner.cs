@@ -505,6 +505,8 @@ public static class ExperimentRunner
 
     static EvaluationResult Evaluate(Context ctx, EvaluationConfig eval, string modelFolder)
     {
+        if (RetrievalEvaluation.Handles(eval.Task))
+            return RetrievalEvaluation.Run(eval, ctx.Config.DataDir, modelFolder, ctx.RunDir, ctx.Tokenizer, ctx.Config.Device, ctx.Precision, ctx.Log.Message);
         var task = PipelineTasks.Get(eval.Task, "evaluate.task");
         string folder = Path.GetFullPath(eval.Data ?? Path.Combine(ctx.Config.DataDir, eval.Task));
         var split = eval.Split;

@@ -235,11 +235,20 @@ public sealed record EvaluationConfig
     public Split Split { get; init; } = Split.Test;
     public int MaxSeqLen { get; init; } = 256;
     public int BatchSize { get; init; } = 32;
+    /// <summary>
+    /// Retrieval targets (bucc2018, tatoeba): the hidden state pooled into sentence vectors, 0 = embeddings output,
+    /// i = layer i. Default: 14 for 24-layer models (X-STILTs / jiant), otherwise the same relative depth,
+    /// round(depth * 14 / 24): 7 for 12 layers.
+    /// </summary>
+    public int? Layer { get; init; }
+    /// <summary>Retrieval targets: mean over the attention mask (special tokens included) or the first token.</summary>
+    public Pooling Pooling { get; init; } = Pooling.Mean;
 
     public void Validate(string source)
     {
         if (string.IsNullOrWhiteSpace(Task)) throw new InvalidInputException($"{source}: evaluate.task", "the target task is required");
         if (Languages is { Length: 0 }) throw new InvalidInputException($"{source}: evaluate.languages", "leave it out for all languages, or list some");
         if (BatchSize <= 0) throw new InvalidInputException($"{source}: evaluate.batch_size", "must be > 0");
+        if (Layer is < 0) throw new InvalidInputException($"{source}: evaluate.layer", "must be >= 0 (0 = the embeddings output)");
     }
 }
