@@ -40,15 +40,9 @@ public static class Harness
         return times.Select(t => { Array.Sort(t); return new Timing(Median(t), t[0], t[^1], repeats); }).ToArray();
     }
 
-    public static double Median(double[] sorted) =>
-        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    public static double Median(double[] sorted) => Stilts.Studies.Statistics.Quantile(sorted, 0.5);
 
-    public static double Percentile(double[] sorted, double p)
-    {
-        double pos = p / 100 * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-    }
+    public static double Percentile(double[] sorted, double p) => Stilts.Studies.Statistics.Quantile(sorted, p / 100);
 
     /// <summary>Resident set size of this process in MB, from /proc (Linux).</summary>
     public static double RssMb()

@@ -40,13 +40,8 @@ public static class LatencyBenchmark
             batchSize * 1000.0 / mean, batchSize * (double)(seqLen + generationLength) * 1000.0 / mean, PeakRssMb());
     }
 
-    /// <summary>Linear-interpolated percentile of sorted values (numpy's default).</summary>
-    public static double Percentile(double[] sorted, double p)
-    {
-        double pos = p / 100 * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-    }
+    /// <summary>Linear-interpolated percentile (0-100) of sorted values, numpy's default.</summary>
+    public static double Percentile(double[] sorted, double p) => Studies.Statistics.Quantile(sorted, p / 100);
 
     static double PeakRssMb()
     {
