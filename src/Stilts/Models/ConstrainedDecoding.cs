@@ -120,6 +120,14 @@ public static class ConstrainedDecoding
         return logits.index_fill(1, index, float.NegativeInfinity);
     };
 
+    /// <summary>
+    /// A hook that forbids the ids past the tokenizer's vocabulary (mT5 pads its embedding matrix to a multiple of
+    /// 128; those rows are never trained and have no text, but an undertrained model can still pick them).
+    /// </summary>
+    public static Func<Tensor, Tensor, Tensor> WithinVocabulary(int tokenizerVocabSize) => (_, logits) =>
+        logits.size(-1) <= tokenizerVocabSize ? logits : logits.index_fill(1,
+            arange(tokenizerVocabSize, logits.size(-1), dtype: ScalarType.Int64, device: logits.device), float.NegativeInfinity);
+
     /// <summary>Generated rows (B, 1 + steps) to id lists without the decoder start, and cut at eos (kept) / pad.</summary>
     public static List<int[]> Rows(Tensor generated, T5Config config)
     {

@@ -18,17 +18,24 @@ public sealed record ModelInfo(
 /// </summary>
 public static class Pretrained
 {
-    /// <summary>The family of a checkpoint folder, from config.json's model_type.</summary>
+    /// <summary>The family of a checkpoint folder, from config.json's model_type (a folder with only config.json, as for training from scratch, counts).</summary>
     public static ModelFamily FamilyOf(string path)
     {
-        var folder = CheckpointFolder.Resolve(path);
-        string type = ModelTypeOf(folder.ConfigPath);
+        string plainConfig = Path.Combine(path, "config.json");
+        string configPath = File.Exists(plainConfig) ? plainConfig : CheckpointFolder.Resolve(path).ConfigPath;
+        return FamilyOfConfig(configPath);
+    }
+
+    /// <summary>The family named by a config.json's model_type.</summary>
+    public static ModelFamily FamilyOfConfig(string configPath)
+    {
+        string type = ModelTypeOf(configPath);
         return type switch
         {
             "bert" => ModelFamily.Bert,
             "roberta" or "xlm-roberta" or "camembert" => ModelFamily.Roberta,
             "t5" or "mt5" => ModelFamily.T5,
-            _ => throw new InvalidInputException($"{folder.ConfigPath}: model_type", $"unsupported model_type '{type}' (expected bert, roberta, xlm-roberta, camembert, t5 or mt5)"),
+            _ => throw new InvalidInputException($"{configPath}: model_type", $"unsupported model_type '{type}' (expected bert, roberta, xlm-roberta, camembert, t5 or mt5)"),
         };
     }
 

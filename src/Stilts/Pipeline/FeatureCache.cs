@@ -7,13 +7,14 @@ using Stilts.Tokenization;
 namespace Stilts.Pipeline;
 
 /// <summary>What a cached set of featurized rows depends on. The data path is part of it so translated copies of a task get their own entry.</summary>
-public sealed record CacheKey(string Task, string Split, string Language, string DataPath, string TokenizerFingerprint, int MaxLength)
+/// <param name="Variant">Settings beyond max length that change the rows (QA stride, text-to-text form, a learned label set).</param>
+public sealed record CacheKey(string Task, string Split, string Language, string DataPath, string TokenizerFingerprint, int MaxLength, string Variant = "")
 {
     public string FolderName
     {
         get
         {
-            string full = $"{Task}|{Split}|{Language}|{Path.GetFullPath(DataPath)}|{TokenizerFingerprint}|{MaxLength}";
+            string full = $"{Task}|{Split}|{Language}|{Path.GetFullPath(DataPath)}|{TokenizerFingerprint}|{MaxLength}" + (Variant.Length > 0 ? "|" + Variant : "");
             string hash = Convert.ToHexString(SHA256.HashData(Utf8.UTF8.GetBytes(full)))[..16].ToLowerInvariant();
             return $"{Task}-{Split}-{Language}-{MaxLength}-{hash}";
         }

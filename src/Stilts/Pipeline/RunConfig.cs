@@ -141,6 +141,12 @@ public sealed record StageConfig
     public double AdamEpsilon { get; init; } = 1e-8;
     public double MaxGradNorm { get; init; } = 1.0;
     public int MaxSeqLen { get; init; } = 256;
+    /// <summary>Span QA: tokens between the starts of consecutive context windows (run_squad's doc_stride).</summary>
+    public int DocStride { get; init; } = 128;
+    /// <summary>Span QA: questions are cut to this many tokens (run_squad's max_query_length).</summary>
+    public int MaxQueryLength { get; init; } = 64;
+    /// <summary>Text-to-text models (mT5): target texts are cut to this many tokens; validation generates up to as many.</summary>
+    public int MaxTargetLen { get; init; } = 64;
     /// <summary>Validate every this many optimizer steps (and at the end of the stage).</summary>
     public int EvalEvery { get; init; } = 1000;
     /// <summary>Validation examples per task (the first N of the dev split).</summary>
@@ -175,6 +181,9 @@ public sealed record StageConfig
         if (WeightDecay < 0) throw Bad("weight_decay", "must be >= 0");
         if (!(MaxGradNorm > 0)) throw Bad("max_grad_norm", "must be > 0");
         if (MaxSeqLen < 8) throw Bad("max_seq_len", "must be >= 8");
+        if (DocStride <= 0) throw Bad("doc_stride", "must be > 0");
+        if (MaxQueryLength <= 0) throw Bad("max_query_length", "must be > 0");
+        if (MaxTargetLen <= 0) throw Bad("max_target_len", "must be > 0");
         if (EvalEvery <= 0) throw Bad("eval_every", "must be > 0");
         if (ValSubset <= 0) throw Bad("val_subset", "must be > 0");
         if (Patience is <= 0) throw Bad("patience", "must be > 0 (or omitted to never stop early)");
@@ -235,6 +244,13 @@ public sealed record EvaluationConfig
     public Split Split { get; init; } = Split.Test;
     public int MaxSeqLen { get; init; } = 256;
     public int BatchSize { get; init; } = 32;
+    /// <summary>Span QA windows, as in the stages.</summary>
+    public int DocStride { get; init; } = 128;
+    public int MaxQueryLength { get; init; } = 64;
+    /// <summary>Text-to-text models (mT5): most tokens generated per example.</summary>
+    public int MaxNewTokens { get; init; } = 64;
+    /// <summary>Text-to-text models: greedy decoding restricted to the label words (classification) or the example's choices.</summary>
+    public bool ConstrainToLabels { get; init; }
     /// <summary>
     /// Retrieval targets (bucc2018, tatoeba): the hidden state pooled into sentence vectors, 0 = embeddings output,
     /// i = layer i. Default: 14 for 24-layer models (X-STILTs / jiant), otherwise the same relative depth,
@@ -250,5 +266,8 @@ public sealed record EvaluationConfig
         if (Languages is { Length: 0 }) throw new InvalidInputException($"{source}: evaluate.languages", "leave it out for all languages, or list some");
         if (BatchSize <= 0) throw new InvalidInputException($"{source}: evaluate.batch_size", "must be > 0");
         if (Layer is < 0) throw new InvalidInputException($"{source}: evaluate.layer", "must be >= 0 (0 = the embeddings output)");
+        if (DocStride <= 0) throw new InvalidInputException($"{source}: evaluate.doc_stride", "must be > 0");
+        if (MaxQueryLength <= 0) throw new InvalidInputException($"{source}: evaluate.max_query_length", "must be > 0");
+        if (MaxNewTokens <= 0) throw new InvalidInputException($"{source}: evaluate.max_new_tokens", "must be > 0");
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Stilts.Tasks;
 
 namespace Stilts.Pipeline;
 
@@ -50,7 +51,7 @@ public sealed class ToyWorld
 {
     public static readonly string[] NliLabels = ["contradiction", "entailment", "neutral"];
     public static readonly string[] PosTags = ["DET", "ADJ", "NOUN", "PROPN", "VERB", "PART"];
-    public static readonly string[] SentimentLabels = ["negative", "positive"];
+    public static IReadOnlyList<string> SentimentLabels => ToySentiment.Labels;
     /// <summary>Verbs of positive valence; the other half are negative. A negated sentence flips its verb's valence.</summary>
     static readonly HashSet<string> PositiveVerbs = ["likes", "helps", "finds", "visits", "calls", "paints"];
 

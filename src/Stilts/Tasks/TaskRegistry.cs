@@ -38,6 +38,8 @@ public static class TaskRegistry
         ["copa"] = Copa.Definition,
         ["ccg"] = Ccg.Definition,
         ["mlm"] = MaskedLm.Definition,
+        // The quickstart's generated toy world
+        ["toysent"] = ToySentiment.Definition,
     }.ToFrozenDictionary();
 
     /// <summary>The definition of a built-in task; an unknown name is an error listing the known ones.</summary>

@@ -79,13 +79,13 @@ public sealed class AdamWOptimizer
         ], options);
     }
 
-    /// <summary>HF Trainer's rule: parameters of LayerNorm modules, and every name containing "bias".</summary>
+    /// <summary>HF Trainer's rule: parameters of layer-norm modules (T5's RMS norm counts, as in HF's ALL_LAYERNORM_LAYERS), and every name containing "bias".</summary>
     public static HashSet<string> NoDecayNames(nn.Module model)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (moduleName, module) in model.named_modules())
         {
-            if (module is not (Models.LayerNorm or TorchSharp.Modules.LayerNorm)) continue;
+            if (module is not (Models.LayerNorm or TorchSharp.Modules.LayerNorm or Models.T5LayerNorm)) continue;
             foreach (var (name, _) in module.named_parameters()) names.Add(moduleName.Length == 0 ? name : $"{moduleName}.{name}");
         }
         foreach (var (name, _) in model.named_parameters()) if (name.Contains("bias", StringComparison.Ordinal)) names.Add(name);

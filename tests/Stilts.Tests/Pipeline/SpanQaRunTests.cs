@@ -117,17 +117,17 @@ public class SpanQaRunTests
         WriteSquad(path, English);
         var tokenizer = AutoTokenizer.FromFolder(Model);
         var task = PipelineTasks.Get("squad_v1", "test");
-        var examples = task.Read(path).Cast<SpanQaExample>().ToList();
+        var examples = task.Read([path], "en").Cast<SpanQaExample>().ToList();
         // Training rows carry the gold token positions; put all the logit mass there, in every window.
-        var rows = task.Featurize(path, tokenizer, 64, training: true).ToList();
+        var rows = task.Featurize([path], "en", tokenizer, new FeaturizeOptions { MaxLength = 64 }, training: true).ToList();
         Assert.True(rows.Count > examples.Count, "the long story should give more than one window");
         var starts = rows.Select(r => Peak(r[0].Length, r[2][0])).ToList();
         var ends = rows.Select(r => Peak(r[0].Length, r[2][1])).ToList();
         // Evaluation decodes the answer-less rows of the same windows: same ids and offsets, labels at CLS.
-        var evalRows = task.Featurize(path, tokenizer, 64, training: false).ToList();
+        var evalRows = task.Featurize([path], "en", tokenizer, new FeaturizeOptions { MaxLength = 64 }, training: false).ToList();
         Assert.Equal(rows.Select(r => r[0]), evalRows.Select(r => r[0]));
 
-        var answers = ExperimentRunner.DecodeAnswers(evalRows, starts, ends, examples);
+        var answers = EncoderStageModel.DecodeAnswers(evalRows, starts, ends, examples);
 
         foreach (var example in examples) Assert.Equal(example.Answers[0].Text, answers[example.Id]);
     }

@@ -54,7 +54,7 @@ public static class TextToTextPredictor
             Tensor generated = labelTrie is not null ? ConstrainedDecoding.Generate(model, ids, mask, labelTrie)
                 : v.Target == TargetForm.ChoiceText && options.ConstrainToLabels
                     ? ConstrainedDecoding.Generate(model, ids, mask, [.. choiceIds.Select(c => SequenceTrie.Create(c))])
-                    : model.Generate(ids, mask, options.MaxNewTokens);
+                    : model.Generate(ids, mask, options.MaxNewTokens, ConstrainedDecoding.WithinVocabulary(tokenizer.VocabSize));
             var rows = ConstrainedDecoding.Rows(generated, model.Config);
             for (int i = 0; i < chunk.Count; i++)
             {
