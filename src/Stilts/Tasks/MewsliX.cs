@@ -61,6 +61,60 @@ public static class MewsliX
         }
     }
 
+    /// <summary>
+    /// For each mention (by example_id) the [start, end) span of the context sentence that holds it, from the
+    /// contexts' optional "sentence_spans"; mentions whose context has none, or that cross a sentence boundary, are
+    /// absent (their query then uses the whole context).
+    /// </summary>
+    public static IReadOnlyDictionary<string, (int Start, int End)> ReadMentionSentences(string path, string? language = null)
+    {
+        var result = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        foreach (var (line, obj) in TaskFiles.JsonLines(path))
+        {
+            string where = $"{path}:{line}";
+            var context = TaskFiles.Obj(obj, "context", where);
+            if (language != null && TaskFiles.Str(context, "language", where) != language) continue;
+            if (!context.TryGetProperty("sentence_spans", out var spans) || spans.ValueKind != System.Text.Json.JsonValueKind.Array) continue;
+            var sentences = spans.EnumerateArray().Select(s => (Start: TaskFiles.Int(s, "start", where), End: TaskFiles.Int(s, "end", where))).ToList();
+            foreach (var m in TaskFiles.Arr(obj, "mentions", where).EnumerateArray())
+            {
+                var span = TaskFiles.Obj(m, "mention_span", where);
+                int start = TaskFiles.Int(span, "start", where), end = TaskFiles.Int(span, "end", where);
+                int hit = sentences.FindIndex(s => s.Start <= start && end <= s.End);
+                if (hit >= 0) result[TaskFiles.Str(m, "example_id", where)] = sentences[hit];
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The query text of a mention as xtreme's baseline builds it (utils_mewslix.preprocess_mention): the mention's
+    /// sentence (or the whole context) with the mention marked "{ mention }" and any braces pair elsewhere turned
+    /// into parentheses, the mention prepended ("Hamburg: ... { Hamburg } ...") so truncation cannot drop it, then
+    /// line breaks joined with spaces, double spaces halved and the ends stripped.
+    /// </summary>
+    public static string MentionQuery(EntityMention mention, (int Start, int End)? sentence = null)
+    {
+        var (from, to) = sentence ?? (0, mention.Context.Length);
+        string left = EscapeMarkers(mention.Context[from..mention.Start]);
+        string right = EscapeMarkers(mention.Context[mention.End..to]);
+        return Normalize($"{mention.MentionText}: {left} {{ {mention.MentionText} }} {right}");
+    }
+
+    /// <summary>An entity's description as xtreme encodes it (preprocess_entity_description's normalisation).</summary>
+    public static string EntityText(CandidateEntity entity) => Normalize(entity.Description);
+
+    static readonly System.Text.RegularExpressions.Regex Marked = new(@"\{(.*?)\}");
+    static string EscapeMarkers(string text) => Marked.Replace(text, "($1)");
+
+    // Python: " ".join(s.splitlines()).replace("  ", " ").strip()
+    static string Normalize(string s)
+    {
+        var lines = System.Text.RegularExpressions.Regex.Split(s, @"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]").ToList();
+        if (lines.Count > 1 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1); // splitlines drops the last break
+        return Metrics.PythonText.Strip(string.Join(" ", lines).Replace("  ", " "));
+    }
+
     /// <summary>The mentions of one language with the whole candidate set.</summary>
     public static EntityLinkingData Read(string mentionsPath, string candidatesPath, string language) =>
         new(language, [.. ReadMentions(mentionsPath, language)], [.. ReadCandidates(candidatesPath)]);
