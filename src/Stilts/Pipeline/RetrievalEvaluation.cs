@@ -44,7 +44,7 @@ public static class RetrievalEvaluation
 
     /// <summary>
     /// One (N, H) float32 CPU tensor of sentence vectors: each sentence tokenized with special tokens and truncated to
-    /// <paramref name="maxSeqLen"/>, encoded in length-sorted padded batches, <paramref name="layer"/>'s hidden state
+    /// <paramref name="maxSeqLen"/> (at most the model's position table), encoded in length-sorted padded batches, <paramref name="layer"/>'s hidden state
     /// (0 = embeddings output, i = layer i) pooled. Rows are in input order.
     /// </summary>
     public static Tensor Embed(Encoder encoder, TextTokenizer tokenizer, IReadOnlyList<string> sentences,
@@ -53,6 +53,10 @@ public static class RetrievalEvaluation
         int depth = encoder.Config.NumHiddenLayers;
         if (layer < 0 || layer > depth) throw new InvalidInputException("evaluate.layer", $"must be in 0..{depth} for this {depth}-layer model, got {layer}");
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize));
+        // Longer inputs than the position table would index past it; truncate there instead (LAReQA's sentence +
+        // paragraph texts often are that long). RoBERTa positions start after the padding index.
+        var c = encoder.Config;
+        maxSeqLen = Math.Min(maxSeqLen, c.Family == EncoderFamily.Roberta ? c.MaxPositionEmbeddings - c.PadTokenId - 1 : c.MaxPositionEmbeddings);
         var features = sentences.Select(s => ClassificationFeaturizer.Featurize(tokenizer, s, null, FeatureLabels.Ignore, maxSeqLen)).ToList();
         var collator = Collator.For(tokenizer);
         var device = encoder.parameters().First().device;
