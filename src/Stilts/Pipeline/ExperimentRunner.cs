@@ -101,7 +101,7 @@ public static class ExperimentRunner
         config.Save(resolved);
         string modelDir = Path.GetFullPath(config.Model);
         var tokenizer = options.LoadTokenizer(modelDir);
-        var encoderConfig = EncoderConfig.FromFile(Path.Combine(modelDir, "config.json"));
+        var encoderConfig = config.Stages.Length == 0 && config.Evaluate is { } retrieval && RetrievalEvaluation.Handles(retrieval.Task) ? null! : EncoderConfig.FromFile(Path.Combine(modelDir, "config.json")); // evaluation-only retrieval loads the checkpoint itself (BERT/XLM-R or mT5)
         var device = Placement.Resolve(config.Device);
         var precision = config.Bf16 && device.type == DeviceType.CUDA ? Precision.BFloat16 : Precision.Float32;
         var cache = new FeatureCache(options.ResolvedCacheDir);

@@ -400,9 +400,17 @@ public sealed class XtremeRRetrievalTests
 
     // ---- mT5: the encoder of a T5 checkpoint folder, mean-pooled.
 
-    static EvaluationResult RunMt5(string root, string task, string data, int? layer = null, Pooling pooling = Pooling.Mean) =>
-        RetrievalEvaluation.Run(new EvaluationConfig { Task = task, Data = data, MaxSeqLen = MaxSeqLen, BatchSize = 4, Layer = layer, Pooling = pooling },
-            root, Mt5, Path.Combine(root, $"run-{task}-{layer}"), AutoTokenizer.FromFolder(Mt5), DeviceChoice.Cpu, Precision.Float32);
+    // Through the experiment runner, as `stilts run` with an mT5 model and only an evaluate section.
+    static EvaluationResult RunMt5(string root, string task, string data, int? layer = null, Pooling pooling = Pooling.Mean)
+    {
+        var yaml = $"model: {Mt5}\ndata_dir: {root}\nevaluate:\n  task: {task}\n  data: {data}\n  max_seq_len: {MaxSeqLen}\n  batch_size: 4\n"
+            + (layer is int l ? $"  layer: {l}\n" : "") + $"  pooling: {pooling.ToString().ToLowerInvariant()}\n";
+        return ExperimentRunner.Run(RunConfig.FromYaml(yaml), new RunOptions
+        {
+            RunDir = Path.Combine(root, $"run-{task}-{layer}{pooling}"), LoadTokenizer = AutoTokenizer.FromFolder,
+            CacheDir = Path.Combine(root, "cache"), TensorBoard = false,
+        }).Evaluation!;
+    }
 
     [Fact]
     public void Mt5FolderRunsTatoebaAndLaReqaOnItsMeanPooledEncoder()
@@ -427,7 +435,7 @@ public sealed class XtremeRRetrievalTests
         var de = Assert.Single(tatoebaResult.Languages);
         Assert.Equal(expected.Zip(perm).Count(p => p.First == p.Second) / (double)english.Count, de.Score!.Value, 9);
         Assert.Equal(expected.Select(e => e.ToString()), File.ReadAllLines(de.PredictionFile));
-        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "run-tatoeba-", "results.json"))))
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "run-tatoeba-Mean", "results.json"))))
         {
             Assert.Equal("t5", json.RootElement.GetProperty("model_family").GetString());
             Assert.Equal(2, json.RootElement.GetProperty("layer").GetInt32()); // the final encoder output
