@@ -337,9 +337,9 @@ public static class RetrievalEvaluation
         string splitName = split.ToString().ToLowerInvariant();
         string candidatesPath = Path.Combine(folder, "candidate_set_entities.jsonl");
         if (!File.Exists(candidatesPath)) throw new InvalidInputException(candidatesPath, "file not found (the Mewsli-X candidate entities)");
-        var entities = MewsliX.ReadCandidates(candidatesPath).ToList();
+        var entities = MewsliX.ReadCandidateTexts(candidatesPath).ToList();
         if (entities.Count == 0) throw new InvalidInputException(candidatesPath, "holds no candidate entities");
-        using var index = vectors([.. entities.Select(MewsliX.EntityText)]);
+        using var index = vectors([.. entities.Select(e => e.Text)]);
         log?.Invoke($"[evaluate] mewslix: {entities.Count} candidate entities");
 
         var results = new List<LanguageResult>();

@@ -101,8 +101,28 @@ public static class MewsliX
         return Normalize($"{mention.MentionText}: {left} {{ {mention.MentionText} }} {right}");
     }
 
-    /// <summary>An entity's description as xtreme encodes it (preprocess_entity_description's normalisation).</summary>
-    public static string EntityText(CandidateEntity entity) => Normalize(entity.Description);
+    /// <summary>
+    /// candidate_set_entities.jsonl as xtreme's baseline encodes it (preprocess_entity_description): each entity_id
+    /// with its description's sentences (the "sentence_spans") joined by spaces, line breaks joined, double spaces
+    /// halved, ends stripped; the whole description where the entity lists no spans.
+    /// </summary>
+    public static IEnumerable<(string EntityId, string Text)> ReadCandidateTexts(string path)
+    {
+        foreach (var (line, obj) in TaskFiles.JsonLines(path))
+        {
+            string where = $"{path}:{line}";
+            string description = TaskFiles.Str(obj, "description", where);
+            string text = description;
+            if (obj.TryGetProperty("sentence_spans", out var spans) && spans.ValueKind == System.Text.Json.JsonValueKind.Array && spans.GetArrayLength() > 0)
+                text = string.Join(" ", spans.EnumerateArray().Select(sp =>
+                {
+                    int start = TaskFiles.Int(sp, "start", where), end = TaskFiles.Int(sp, "end", where);
+                    return start >= 0 && start <= end && end <= description.Length ? description[start..end]
+                        : throw new InvalidInputException(where, $"sentence span [{start}, {end}) is outside the description ({description.Length} characters)");
+                }));
+            yield return (TaskFiles.Str(obj, "entity_id", where), Normalize(text));
+        }
+    }
 
     static readonly System.Text.RegularExpressions.Regex Marked = new(@"\{(.*?)\}");
     static string EscapeMarkers(string text) => Marked.Replace(text, "($1)");

@@ -266,35 +266,46 @@ public sealed class XtremeRRetrievalTests
         public string Text => Context[Start..End];
     }
 
-    static (List<(string Id, string Description)> Entities, List<Mention> Mentions) WriteMewsliX(string folder, string split, string[] languages)
+    /// <summary>Entities with the text xtreme encodes: odd ones list no sentence spans (the whole description),
+    /// even ones span only their first sentence, so the trailing one is not encoded.</summary>
+    static (List<(string Id, string Encoded)> Entities, List<Mention> Mentions) WriteMewsliX(string folder, string split, string[] languages)
     {
         var rng = new Random(17);
-        var entities = Enumerable.Range(1, 10).Select(i => ($"Q{i}", RandomSentence(rng, 6, 10))).ToList();
-        File.WriteAllLines(Path.Combine(folder, "candidate_set_entities.jsonl"), entities.Select(e => JsonSerializer.Serialize(new
+        var entities = new List<(string Id, string Encoded)>();
+        var lines = new List<string>();
+        for (int i = 1; i <= 10; i++)
         {
-            entity_id = e.Item1, title = "T" + e.Item1, description = e.Item2, sentence_spans = Array.Empty<object>(),
-            description_language = "en", description_url = "u",
-        })));
+            string first = RandomSentence(rng, 6, 10) + ".", description = first + " " + RandomSentence(rng) + ".";
+            bool spanned = i % 2 == 0;
+            entities.Add(($"Q{i}", spanned ? first : description));
+            lines.Add(JsonSerializer.Serialize(new
+            {
+                entity_id = $"Q{i}", title = $"T{i}", description,
+                sentence_spans = spanned ? new[] { new { start = 0, end = first.Length } } : [],
+                description_language = "en", description_url = "u",
+            }));
+        }
+        File.WriteAllLines(Path.Combine(folder, "candidate_set_entities.jsonl"), lines);
         Directory.CreateDirectory(Path.Combine(folder, "wikinews_mentions"));
         var mentions = new List<Mention>();
         foreach (string lang in languages)
         {
-            var lines = new List<string>();
+            lines = [];
             for (int d = 0; d < 3; d++)
             {
                 // Sentence 1 is noise; sentence 2 holds words of the gold entity's description, the mention among them.
                 var gold = entities[rng.Next(entities.Count)];
                 string first = RandomSentence(rng) + ".";
-                var goldWords = gold.Item2.Split(' ');
+                var goldWords = gold.Encoded.Split(' ');
                 string mentionText = goldWords[1];
                 string second = $"{goldWords[0]} {mentionText} {goldWords[2]} {RandomSentence(rng, 2, 4)}.";
                 string context = first + " " + second;
                 int s2 = first.Length + 1;
                 int start = s2 + goldWords[0].Length + 1;
-                var m1 = new Mention($"{lang}-{d}-a", lang, context, start, start + mentionText.Length, (s2, context.Length), gold.Item1);
+                var m1 = new Mention($"{lang}-{d}-a", lang, context, start, start + mentionText.Length, (s2, context.Length), gold.Id);
                 // A second mention in the first sentence (its own sentence is the query context).
                 string firstWord = first.Split(' ')[0];
-                var m0 = new Mention($"{lang}-{d}-b", lang, context, 0, firstWord.Length, (0, first.Length), entities[rng.Next(entities.Count)].Item1);
+                var m0 = new Mention($"{lang}-{d}-b", lang, context, 0, firstWord.Length, (0, first.Length), entities[rng.Next(entities.Count)].Id);
                 mentions.Add(m1);
                 mentions.Add(m0);
                 lines.Add(JsonSerializer.Serialize(new
@@ -331,7 +342,7 @@ public sealed class XtremeRRetrievalTests
         var result = run.Evaluation!;
 
         var vectors = XlmrVectors(RetrievalEvaluation.DefaultLayer(2), Pooling.Mean);
-        var index = vectors([.. entities.Select(e => e.Description)]);
+        var index = vectors([.. entities.Select(e => e.Encoded)]);
         Assert.Equal("map@20", result.Metric);
         Assert.Equal(["de", "en"], result.Languages.Select(l => l.Language));
         foreach (var lr in result.Languages)
