@@ -21,10 +21,13 @@ public enum Pooling
 
 /// <summary>
 /// The retrieval targets that need no fine-tuning, run straight from a checkpoint's encoder: BUCC 2018 bitext
-/// mining (ratio margin, k = 4, "max" retrieval, threshold tuned on dev gold and applied to the evaluated split) and
-/// Tatoeba similarity search (English queries against the foreign index, top-1 accuracy). Sentence vectors are one
-/// hidden layer pooled over the sentence; k-NN is exact cosine on libtorch (<see cref="KnnSearch"/>), so sets of
-/// any size mine in GEMMs rather than on the CPU loop of <see cref="BuccMining"/>.
+/// mining (ratio margin, k = 4, "max" retrieval, threshold tuned on dev gold and applied to the evaluated split),
+/// Tatoeba similarity search (English queries against the foreign index, top-1 accuracy), LAReQA (every question of
+/// every xquad-r language against one pool of all languages' answer sentences, each encoded with its paragraph;
+/// mAP@20) and Mewsli-X (mentions marked in their sentence against the candidate entities' descriptions; mAP@20 =
+/// MRR@20). Sentence vectors are one hidden layer pooled over the sentence (the encoder of an mT5 folder,
+/// mean-pooled); k-NN is exact cosine on libtorch (<see cref="KnnSearch"/>), so sets of any size search in GEMMs
+/// rather than on the CPU loop of <see cref="BuccMining"/>.
 /// </summary>
 public static class RetrievalEvaluation
 {
