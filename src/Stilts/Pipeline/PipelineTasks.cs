@@ -110,18 +110,21 @@ public sealed record PipelineTask
     public IReadOnlyList<string> Languages(string folder, Split split)
     {
         var found = new SortedSet<string>(StringComparer.Ordinal);
-        if (!Directory.Exists(folder)) return [];
-        foreach (var name in SplitNames(split))
-            foreach (var f in Directory.GetFiles(folder, $"{name}-*.{Extension}"))
-                found.Add(Path.GetFileName(f)[(name.Length + 1)..^(Extension.Length + 1)]);
+        if (Directory.Exists(folder))
+            foreach (var name in SplitNames(split))
+                foreach (var f in Directory.GetFiles(folder, $"{name}-*.{Extension}"))
+                    found.Add(Path.GetFileName(f)[(name.Length + 1)..^(Extension.Length + 1)]);
         foreach (var lang in Definition.AllLanguages)
             if (TryFiles(folder, split, lang) != null) found.Add(lang);
         return [.. found];
     }
 
-    /// <summary>The prediction file name of xtreme's contract (&lt;split&gt;-&lt;lang&gt;.&lt;ext&gt;, ext as `stilts score` reads it).</summary>
+    /// <summary>
+    /// The prediction file name of xtreme's contract (&lt;split&gt;-&lt;lang&gt;.&lt;ext&gt;, ext as `stilts score` reads
+    /// it); tasks outside the benchmarks write tsv lines, or json answers for span QA.
+    /// </summary>
     public string PredictionFileName(Split split, string language) =>
-        $"{SplitNames(split)[0]}-{language}.{Definition.PredictionExtension ?? Extension}";
+        $"{SplitNames(split)[0]}-{language}.{Definition.PredictionExtension ?? (Kind == TaskKind.SpanQa ? "json" : "tsv")}";
 
     /// <summary>Examples of the files in order (the task's reader; the language is passed for readers that filter by it).</summary>
     public IEnumerable<TaskExample> Read(IReadOnlyList<string> files, string language)

@@ -252,12 +252,12 @@ public sealed record EvaluationConfig
     /// <summary>Text-to-text models: greedy decoding restricted to the label words (classification) or the example's choices.</summary>
     public bool ConstrainToLabels { get; init; }
     /// <summary>
-    /// Retrieval targets (bucc2018, tatoeba): the hidden state pooled into sentence vectors, 0 = embeddings output,
-    /// i = layer i. Default: 14 for 24-layer models (X-STILTs / jiant), otherwise the same relative depth,
-    /// round(depth * 14 / 24): 7 for 12 layers.
+    /// Retrieval targets (bucc2018, tatoeba, lareqa, mewslix): the hidden state pooled into sentence vectors,
+    /// 0 = embeddings output, i = layer i. Default: 14 for 24-layer models (X-STILTs / jiant), otherwise the same
+    /// relative depth, round(depth * 14 / 24): 7 for 12 layers; for mT5 the encoder's final (normed) output.
     /// </summary>
     public int? Layer { get; init; }
-    /// <summary>Retrieval targets: mean over the attention mask (special tokens included) or the first token.</summary>
+    /// <summary>Retrieval targets: mean over the attention mask (special tokens included) or the first token (not mT5).</summary>
     public Pooling Pooling { get; init; } = Pooling.Mean;
 
     public void Validate(string source)

@@ -43,7 +43,7 @@ internal static class TaskScoring
 
     /// <summary>
     /// xtreme's prediction files: a label per line (classification, the choice index for multiple choice), tags one
-    /// per line with a blank line after each sentence (tagging), {id: answer} JSON (span QA).
+    /// per line with a blank line after each sentence (tagging), {id: answer} JSON (span QA), {"label": i} lines (XCOPA's .jsonl).
     /// </summary>
     public static void WritePredictions(string path, TaskPredictions p)
     {
@@ -55,6 +55,12 @@ internal static class TaskScoring
             }));
         else if (p.Tags != null)
             AtomicFile.WriteAllText(path, string.Concat(p.Tags.Select(s => string.Concat(s.Select(t => t + "\n")) + "\n")));
+        else if (path.EndsWith(".jsonl", StringComparison.Ordinal))
+            // XCOPA's contract: one {"label": choice} object per line.
+            AtomicFile.WriteAllText(path, string.Concat(p.Labels!.Select(l => JsonSerializer.Serialize(new
+            {
+                label = int.TryParse(l, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int i) ? (object)i : l,
+            }) + "\n")));
         else
             AtomicFile.WriteAllText(path, string.Concat(p.Labels!.Select(l => l + "\n")));
     }

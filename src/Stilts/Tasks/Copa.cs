@@ -18,7 +18,7 @@ public static class Copa
     {
         Name = "xcopa", Role = TaskRole.Target, XtremeRLanguages = Languages.XCopa,
         Layout = new("train-en.jsonl", "val-{lang}.jsonl", "test-{lang}.jsonl"),
-        XtremeFolder = "xcopa", PredictionExtension = "tsv",
+        XtremeFolder = "xcopa", PredictionExtension = "jsonl",
     };
 
     public const int ChoiceCount = 2;

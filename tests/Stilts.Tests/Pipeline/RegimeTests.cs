@@ -176,7 +176,7 @@ public class MultipleChoiceRunTests
         $$"""{"premise": "ana sees the dog {{i}}", "choice1": "the dog likes ana", "choice2": "the cat fears boris", "question": "{{(i % 2 == 0 ? "cause" : "effect")}}", "label": {{i % 2}}, "idx": {{i}}}""";
 
     [Fact]
-    public void Copa_style_multiple_choice_trains_and_writes_xtreme_tsv_predictions()
+    public void Copa_style_multiple_choice_trains_and_writes_xtreme_jsonl_predictions()
     {
         var toy = new ToyRun();
         string data = Path.Combine(toy.Root, "xcopa");
@@ -197,8 +197,12 @@ public class MultipleChoiceRunTests
         Assert.Equal(["en", "la"], result.Evaluation!.Languages.Select(l => l.Language));
         foreach (var l in result.Evaluation.Languages)
         {
-            Assert.EndsWith($"xcopa/test-{l.Language}.tsv", l.PredictionFile);
-            Assert.All(File.ReadAllLines(l.PredictionFile), p => Assert.Contains(p, new[] { "0", "1" }));
+            Assert.EndsWith($"xcopa/test-{l.Language}.jsonl", l.PredictionFile);
+            // The file stilts score reads for XCOPA: {"label": i} per line.
+            Assert.All(File.ReadAllLines(l.PredictionFile), p => Assert.Contains(System.Text.Json.JsonDocument.Parse(p).RootElement.GetProperty("label").GetInt32(), new[] { 0, 1 }));
+            Assert.Equal(l.Score!.Value, Stilts.Metrics.Scoring.XtremeFiles.ReadXcopaLabels(l.PredictionFile)
+                .Zip(File.ReadAllLines(Path.Combine(data, $"test-{l.Language}.jsonl")).Select(j => System.Text.Json.JsonDocument.Parse(j).RootElement.GetProperty("label").GetInt32()))
+                .Average(p => p.First == p.Second.ToString() ? 1.0 : 0.0), 12);
             Assert.Equal(5, File.ReadAllLines(l.PredictionFile).Length);
         }
     }

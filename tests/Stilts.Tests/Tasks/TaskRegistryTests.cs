@@ -59,8 +59,8 @@ public class TaskRegistryTests
     [InlineData("tydiqa", TaskKind.SpanQa, MetricName.SquadEmF1, "json")]
     [InlineData("bucc2018", TaskKind.BitextMining, MetricName.BuccF1, "tsv")]
     [InlineData("tatoeba", TaskKind.SimilaritySearch, MetricName.Top1Accuracy, "tsv")]
-    [InlineData("mewslix", TaskKind.EntityLinking, MetricName.MapAt20, "jsonl")]
-    [InlineData("xcopa", TaskKind.MultipleChoice, MetricName.Accuracy, "tsv")]
+    [InlineData("mewslix", TaskKind.EntityLinking, MetricName.MapAt20, "json")]
+    [InlineData("xcopa", TaskKind.MultipleChoice, MetricName.Accuracy, "jsonl")]
     public void TargetKindsMetricsAndPredictionFiles(string task, TaskKind kind, MetricName metric, string ext)
     {
         var def = TaskRegistry.Get(task);
