@@ -56,12 +56,12 @@ public sealed class RunnerTaskTests
         Write(Path.Combine(dir, "dev-en.json"), JsonSerializer.Serialize(new
         {
             version = "1.1",
-            data = new[] { new { title = "t", paragraphs = new[] { new { context, qas = new[] { new { id = "q1", question = "which word comes here", answers = new[] { new { text = "w3", answer_start = context.IndexOf("w3", StringComparison.Ordinal) } } } } } } } },
+            data = new[] { new { title = "t", paragraphs = new[] { new { context, qas = new[] { new { id = "q1", question = string.Join(" ", Enumerable.Repeat("which word comes here", 8)), answers = new[] { new { text = "w3", answer_start = context.IndexOf("w3", StringComparison.Ordinal) } } } } } } } },
         }));
         var squad = PipelineTasks.Get("squad_v1", "test");
         var tokenizer = new WhitespaceTokenizer([.. Enumerable.Range(0, 17).Select(i => $"w{i}"), "which", "word", "comes", "here"]);
         var files = squad.Files(dir, Split.Dev, "en");
-        FeaturizeOptions Options(int stride, int query) => new() { MaxLength = 40, DocStride = stride, MaxQueryLength = query };
+        FeaturizeOptions Options(int stride, int query) => new() { MaxLength = 64, DocStride = stride, MaxQueryLength = query };
         int Windows(FeaturizeOptions o) => squad.Featurize(files, "en", tokenizer, o).Count();
         Assert.True(Windows(Options(8, 64)) > Windows(Options(32, 64)));
         // A shorter question cap leaves more room for context in each window, so fewer windows are needed.
@@ -142,7 +142,7 @@ public sealed class RunnerTaskTests
         Write(config, """
             name: reviews
             kind: SentenceClassification
-            files: { train: train.jsonl, dev: dev-{lang}.jsonl, test: test-{lang}.jsonl }
+            files: { train: train.jsonl, dev: "dev-{lang}.jsonl", test: "test-{lang}.jsonl" }
             columns: { text: review, label: verdict }
             labels: [bad, good]
             languages: [en, la]
