@@ -137,9 +137,6 @@ internal sealed class EncoderStageModel : IStageModel
         return new MultipleChoiceFeature(ids, ids.Select(x => Ones(x.Length)).ToArray(), Enumerable.Range(0, choices).Select(k => r[2 * k + 1]).ToArray(), r[^1][0]);
     }
 
-    /// <summary>The label field of a row: [label] for classification and multiple choice, per-token labels for tagging.</summary>
-    static int[] GoldOf(int[][] row, TaskKind kind) => kind == TaskKind.Tagging ? row[2] : row[^1];
-
     static int[] Ones(int n) { var a = new int[n]; Array.Fill(a, 1); return a; }
 
     EncoderInput Input(Batch b) => new(b.InputIds.to(_ctx.Device), b.AttentionMask.to(_ctx.Device), b.TokenTypeIds.to(_ctx.Device));
@@ -149,41 +146,27 @@ internal sealed class EncoderStageModel : IStageModel
 
     // ---- Validation and prediction.
 
-    /// <summary>Accuracy over labelled positions (examples for classification, first subwords for tagging); QA: mean of EM and F1.</summary>
-    public double Validate(StageTask task, int batchSize)
-    {
-        if (task.Task.Kind == TaskKind.SpanQa)
-        {
-            var questions = task.ValExamples.Cast<SpanQaExample>().ToList();
-            var answers = PredictAnswers(task.Head, task.Val, questions, batchSize);
-            return TaskScoring.QaScore(questions, answers, task.Task.QaNormalizer(task.Language))?.Mean / 100 ?? 0;
-        }
-        var predicted = PredictRows(task.Head, task.Task.Kind, task.Val, batchSize);
-        long right = 0, total = 0;
-        for (int i = 0; i < task.Val.Count; i++)
-        {
-            var gold = GoldOf(task.Val[i], task.Task.Kind);
-            for (int t = 0; t < gold.Length; t++)
-            {
-                if (gold[t] == FeatureLabels.Ignore) continue;
-                total++;
-                if (predicted[i][t] == gold[t]) right++;
-            }
-        }
-        return total == 0 ? 0 : (double)right / total;
-    }
+    /// <summary>The task's evaluation metric on the validation subset: accuracy, seqeval F1 for tagging, (EM + F1) / 2 for span QA.</summary>
+    public double Validate(StageTask task, int batchSize) =>
+        TaskScoring.Score(task.Task, task.ValExamples, Predictions(task.Task, task.Head, task.Val, task.ValExamples, batchSize), task.Language)?.Value ?? 0;
 
     public TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, string language, EvaluationConfig eval)
     {
         var options = new FeaturizeOptions { MaxLength = eval.MaxSeqLen, DocStride = eval.DocStride, MaxQueryLength = eval.MaxQueryLength };
         using var rows = _ctx.Rows(task, files, eval.Split, language, options, training: false);
-        var all = Enumerable.Range(0, rows.Count).Select(i => rows[i]).ToList();
+        var examples = task.Kind == TaskKind.SpanQa ? task.Read(files, language).ToList() : [];
+        return Predictions(task, head, [.. Enumerable.Range(0, rows.Count).Select(i => rows[i])], examples, eval.BatchSize);
+    }
+
+    /// <summary>Rows of whole examples to predictions; span QA decodes answers from the examples' contexts.</summary>
+    TaskPredictions Predictions(PipelineTask task, string head, IReadOnlyList<int[][]> rows, IReadOnlyList<TaskExample> examples, int batchSize)
+    {
         if (task.Kind == TaskKind.SpanQa)
-            return new TaskPredictions(Answers: PredictAnswers(head, all, task.Read(files, language).Cast<SpanQaExample>().ToList(), eval.BatchSize));
-        var predicted = PredictRows(head, task.Kind, all, eval.BatchSize);
+            return new TaskPredictions(Answers: PredictAnswers(head, rows, [.. examples.Cast<SpanQaExample>()], batchSize));
+        var predicted = PredictRows(head, task.Kind, rows, batchSize);
         if (task.Kind != TaskKind.Tagging) return new TaskPredictions(Labels: [.. predicted.Select(p => task.Labels[p[0]])]);
         // Token predictions at each word's first subword, pieces of long sentences merged back in order.
-        var features = all.Select(ToTagging).ToList();
+        var features = rows.Select(ToTagging).ToList();
         var words = TaggingFeaturizer.MergePredictions(features, [.. predicted.Select(p => (IReadOnlyList<int>)p)]);
         return new TaskPredictions(Tags: [.. words.Select(s => (IReadOnlyList<string>)[.. s.Select(w => task.Labels[w])])]);
     }

@@ -148,11 +148,13 @@ public static class ExperimentRunner
             task = task.WithLabelsFrom(trainFiles, spec.Language);
             var train = ctx.Rows(task, trainFiles, Split.Train, spec.Language, featurize, training: true);
             var val = ctx.Rows(task, devFiles, Split.Dev, spec.Language, featurize, training: false);
-            // The subset counts examples (questions for span QA: every window of the first val_subset questions).
+            // The subset counts examples: every row (window, sentence piece) of the first val_subset examples.
             var examples = task.Read(devFiles, spec.Language).Take(stage.ValSubset).ToList();
-            var rows = task.Kind == TaskKind.SpanQa && !ctx.IsTextToText
-                ? Enumerable.Range(0, val.Count).Select(i => val[i]).Where(r => r[2][2] < examples.Count).ToList()
-                : Enumerable.Range(0, Math.Min(stage.ValSubset, val.Count)).Select(i => val[i]).ToList();
+            var all = Enumerable.Range(0, val.Count).Select(i => val[i]);
+            var rows = ctx.IsTextToText ? []
+                : task.Kind == TaskKind.SpanQa ? all.Where(r => r[2][2] < examples.Count).ToList()
+                : task.Kind == TaskKind.Tagging ? all.Where(r => r[3][0] < examples.Count).ToList()
+                : all.Take(examples.Count).ToList();
             val.Dispose();
             return new StageTask(spec.Task, spec.Head ?? task.Name, task, train, rows, examples, spec.Language);
         }).ToList();
