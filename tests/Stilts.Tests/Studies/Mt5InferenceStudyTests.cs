@@ -74,7 +74,15 @@ public sealed class Mt5InferenceStudyTests
         Assert.Equal(6, Assert.Single(config.Stages).MaxTargetLen);
         Assert.Equal(2, file.Inference!.GenerationLength);
 
-        var (exit, stdout, stderr) = CliProcess.Run("run", study);
+        // The cost estimate reads the mT5 checkpoints' parameter counts like an encoder's.
+        var (exit, stdout, stderr) = CliProcess.Run("validate", study);
+        Assert.True(exit == 0, stderr + stdout);
+        Assert.Contains("2 intermediate run(s)", stdout);
+        Assert.Contains("4 target run(s)", stdout);
+        Assert.DoesNotContain("note: model", stdout);
+        Assert.DoesNotContain(" ? ", stdout.Split('\n').First(l => l.StartsWith("tgt/mt5-tiny/nli/toysent/s1")));
+
+        (exit, stdout, stderr) = CliProcess.Run("run", study);
         Assert.True(exit == 0, stderr + stdout);
         Assert.Contains("6/6 done, 0 failed", stdout);
         // 4 target runs x 2 batch sizes x 2 lengths
