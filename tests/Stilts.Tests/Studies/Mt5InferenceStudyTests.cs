@@ -201,6 +201,43 @@ public sealed class Mt5InferenceStudyTests
         Assert.Equal([1, 8, 32], ok.BatchSizes);
     }
 
+    [Fact]
+    public void The_regime_comparison_averages_seeds_and_a_replanned_run_loses_its_rows()
+    {
+        var (study, store) = StudyReportTests.Populate(); // models small, big, en (no checkpoints: parameters unknown)
+        using var _ = store;
+        void Add(string model, string regime, int seed, double p50, double eps) => store.AddInference(new InferenceRow(study.Name,
+            $"tgt/{model}/{regime}/cls/s{seed}", model, "cls", "cpu", 8, 64, 4, p50, p50 + 1, p50 + 2, eps, eps * 68, 100));
+        Add("small", "baseline", 1, 10, 100); Add("small", "baseline", 2, 14, 120);
+        Add("small", "nli-then-qa", 1, 15, 50); Add("small", "nli-then-qa", 2, 21, 60);
+        Add("big", "baseline", 1, 40, 20); Add("big", "baseline", 2, 44, 30);
+        // An intermediate run's checkpoint is not a fine-tuned classifier: kept in the raw table, left out of the comparisons.
+        store.AddInference(new InferenceRow(study.Name, "int/small/nli-then-qa/s1", "small", "nli", "cpu", 8, 64, 4, 1, 2, 3, 999, 999, 100));
+
+        string outDir = TestPaths.NewTempDir("report");
+        StudyReport.Write(study, store, outDir);
+        var regimes = ReadCsv(Path.Combine(outDir, "inference-regimes.csv"));
+        Assert.Equal(3, regimes.Count);
+        var nli = regimes.Single(l => l["model"] == "small" && l["regime"] == "nli-then-qa");
+        Assert.Equal(("2", "18.00", "19.00", "20.00", "55.00"), (nli["rows"], nli["p50 ms"], nli["p95 ms"], nli["p99 ms"], nli["examples/s"]));
+        Assert.Equal(("1.500", "0.500"), (nli["p50 / baseline"], nli["examples/s / baseline"])); // 18 / 12, 55 / 110
+        Assert.Equal("1.000", regimes.Single(l => l["model"] == "big")["p50 / baseline"]);
+
+        var ladder = ReadCsv(Path.Combine(outDir, "inference-sizes.csv"));
+        var baselineLadder = ladder.Where(l => l["regime"] == "baseline").ToList();
+        Assert.Equal(["small", "big"], baselineLadder.Select(l => l["model"])); // parameters unknown: the study's order
+        Assert.Equal(["—", "—"], baselineLadder.Select(l => l["parameters"]));
+        Assert.Equal("3.500", baselineLadder[1]["p50 / smallest"]); // 42 / 12
+        Assert.Equal(["small"], ladder.Where(l => l["regime"] == "nli-then-qa").Select(l => l["model"]));
+        Assert.Contains(ReadCsv(Path.Combine(outDir, "inference.csv")), l => l["run"] == "int/small/nli-then-qa/s1");
+
+        // Re-planning a run (its config changed) drops the rows that measured its old checkpoint.
+        var run = store.Get(study.Name, "tgt/small/baseline/cls/s1")!;
+        store.Plan(run with { ConfigHash = "changed" });
+        Assert.DoesNotContain(store.Inference(study.Name), r => r.RunKey == run.Key);
+        Assert.Contains(store.Inference(study.Name), r => r.RunKey == "tgt/small/baseline/cls/s2");
+    }
+
     static List<Dictionary<string, string>> ReadCsv(string path)
     {
         // The report's CSVs quote only cells with commas or quotes; these tables have none.
