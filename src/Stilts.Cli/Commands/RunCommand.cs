@@ -7,7 +7,8 @@ namespace Stilts.Cli.Commands;
 
 /// <summary>
 /// stilts run STUDY.yaml [--workers N] [--backend local|slurm] [--only KEY] [--cache-dir DIR] [--partition P] [--sbatch-arg A]... [--wait]
-/// Runs what is missing of a study and skips what is done; stop and restart it at any time.
+/// Runs what is missing of a study and skips what is done; stop and restart it at any time. With an `inference:`
+/// block in the study, the local backend then benchmarks every finished target run not yet measured.
 /// </summary>
 public static class RunCommand
 {
@@ -57,11 +58,19 @@ public static class RunCommand
                                   $"{submission.TargetRuns} target run(s) (job {submission.TargetJob ?? "-"}); scripts and logs in {submission.ScriptDir}");
                 if (!parse.GetValue(wait)) return 0;
                 while (SlurmBackend.InQueue(submission.IntermediateJob, submission.TargetJob)) Thread.Sleep(2000);
+                if (file.Inference != null) // timing the login node would say nothing about the compute nodes
+                    Console.WriteLine("inference: not measured with --backend slurm; run `stilts run STUDY` on a compute node to benchmark the finished runs");
                 return PrintStatus(StudyRunner.Status(file, store));
             }
 
             int n = Math.Max(1, parse.GetValue(workers));
             var status = StudyRunner.RunLocal(file, store, executor, n, run => SpawnWorker(file, run, cache), Console.Out);
+            if (file.Inference is { } settings)
+            {
+                // After all training (workers included) has finished, so nothing else is using the cores being timed.
+                var rows = StudyBenchmark.Run(file, store, settings, Console.Out.WriteLine);
+                Console.WriteLine($"inference: {rows.Count} new row(s), {rows.Select(r => r.RunKey).Distinct().Count()} run(s) benchmarked");
+            }
             return PrintStatus(status);
         }));
         return command;

@@ -13,8 +13,11 @@ namespace Stilts.Studies;
 /// </summary>
 public static class PipelineExecutor
 {
-    // Keys of a target entry that configure evaluation rather than the fine-tuning stage.
-    static readonly string[] EvaluationKeys = ["task", "eval_data", "languages", "eval_max_seq_len", "eval_batch_size", "train"];
+    // Keys of a target entry that configure evaluation rather than the fine-tuning stage: eval_X is evaluate.X
+    // (X also a stage key), and the keys only evaluation has (text-to-text decoding, retrieval pooling) go as they are.
+    static readonly string[] EvalPrefixed = ["data", "max_seq_len", "batch_size", "head", "split", "doc_stride", "max_query_length"];
+    static readonly string[] EvaluationOnly = ["languages", "max_new_tokens", "constrain_to_labels", "layer", "pooling"];
+    static readonly string[] EvaluationKeys = ["task", "train", .. EvalPrefixed.Select(k => "eval_" + k), .. EvaluationOnly];
 
     public static RunExecutor Create(string? cacheDir = null, ITrainingObserver? observer = null) => (study, run, startFrom, folder) =>
     {
@@ -65,10 +68,11 @@ public static class PipelineExecutor
                 stages.Add(Stage(defaults, stage, "target"));
             }
             var evaluate = new JsonObject { ["task"] = run.Target };
-            if ((target["eval_data"] ?? target["data"]) is { } evalData) evaluate["data"] = evalData.DeepClone();
-            if (target["languages"] is { } langs) evaluate["languages"] = langs.DeepClone();
-            if (target["eval_max_seq_len"] is { } ml) evaluate["max_seq_len"] = ml.DeepClone();
-            if (target["eval_batch_size"] is { } eb) evaluate["batch_size"] = eb.DeepClone();
+            if (target["data"] is { } trainData) evaluate["data"] = trainData.DeepClone();
+            foreach (var key in EvalPrefixed)
+                if (target["eval_" + key] is { } value) evaluate[key] = value.DeepClone();
+            foreach (var key in EvaluationOnly)
+                if (target[key] is { } value) evaluate[key] = value.DeepClone();
             root["evaluate"] = evaluate;
         }
         root["stages"] = stages;

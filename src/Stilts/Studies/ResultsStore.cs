@@ -67,7 +67,8 @@ public sealed class ResultsStore : IDisposable
           tokens_per_s REAL NOT NULL, peak_mem_mb REAL NOT NULL, created_at TEXT NOT NULL);
         """;
 
-    /// <summary>Adds a planned run, or updates its plan when the config changed (a changed run is re-run).</summary>
+    /// <summary>Adds a planned run, or updates its plan when the config changed (a changed run is re-run and loses
+    /// its metrics, timings and inference rows, which described the old checkpoint).</summary>
     public void Plan(RunRecord run) => Write(tx =>
     {
         var existing = Get(run.Study, run.Key, tx);
@@ -80,6 +81,7 @@ public sealed class ResultsStore : IDisposable
               started_at=NULL, finished_at=NULL;
             DELETE FROM metrics WHERE study=$s AND run_key=$k;
             DELETE FROM timings WHERE study=$s AND run_key=$k;
+            DELETE FROM inference WHERE study=$s AND run_key=$k;
             """,
             ("$s", run.Study), ("$k", run.Key), ("$kind", run.Kind), ("$m", run.Model), ("$r", run.Regime),
             ("$t", run.Target), ("$seed", run.Seed), ("$cfg", run.ConfigJson), ("$h", run.ConfigHash)).ExecuteNonQuery();

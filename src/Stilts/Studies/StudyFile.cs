@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Stilts.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -8,6 +9,22 @@ namespace Stilts.Studies;
 
 /// <summary>A pretrained model of a study. Size and Multilingual drive the report's comparison sections.</summary>
 public sealed record StudyModel(string Name, string Path, string? Size, bool Multilingual);
+
+/// <summary>
+/// The study's `inference:` block: after training, `stilts run` benchmarks every finished target run's model with
+/// these settings (see <see cref="StudyBenchmark"/>). Encoders time a forward pass; mT5 a fixed-length generation.
+/// </summary>
+public sealed record StudyInference
+{
+    public IReadOnlyList<int> BatchSizes { get; init; } = [1, 8, 32];
+    public IReadOnlyList<int> SeqLens { get; init; } = [64, 128, 256];
+    public int GenerationLength { get; init; } = 16;
+    public int Warmup { get; init; } = 3;
+    public int Iterations { get; init; } = 20;
+    public DeviceChoice Device { get; init; } = DeviceChoice.Cpu;
+    /// <summary>libtorch intra-op threads while benchmarking (null = libtorch's default).</summary>
+    public int? Threads { get; init; }
+}
 
 /// <summary>How a regime trains before the target: nothing (baseline), one stage, a chain, or a joint mixture.</summary>
 public enum RegimeKind { Baseline, Single, Sequential, Joint }
@@ -30,6 +47,9 @@ public sealed record StudyFile(
 {
     public string Folder => System.IO.Path.GetDirectoryName(SourcePath)!;
 
+    /// <summary>The `inference:` block, or null when the study does not benchmark its runs.</summary>
+    public StudyInference? Inference { get; init; }
+
     /// <summary>
     /// Reads and type-checks a study YAML. Errors name the file, the key path and what was expected.
     /// <code>
@@ -46,6 +66,7 @@ public sealed record StudyFile(
     /// seeds: [1, 2]
     /// overrides: {device: auto}               # run-level settings of every run
     /// stage_defaults: {lr: 1e-5, batch_size: 4, grad_accumulation: 8}
+    /// inference: {batch_sizes: [1, 8], seq_lens: [128], generation_length: 16, warmup: 3, iterations: 20, device: cpu, threads: 4}
     /// </code>
     /// </summary>
     public static StudyFile Load(string path)
@@ -61,7 +82,7 @@ public sealed record StudyFile(
         }
         catch (YamlException e) { throw new InvalidInputException($"{path}:{e.Start.Line}", $"invalid YAML: {e.Message}"); }
 
-        var known = new HashSet<string> { "name", "output", "results", "models", "regimes", "targets", "seeds", "overrides", "stage_defaults" };
+        var known = new HashSet<string> { "name", "output", "results", "models", "regimes", "targets", "seeds", "overrides", "stage_defaults", "inference" };
         foreach (var key in root.Children.Keys.Select(k => k.ToString()))
             if (!known.Contains(key)) throw new InvalidInputException($"{path}: {key}", $"unknown key (expected one of {string.Join(", ", known)})");
 
@@ -96,7 +117,46 @@ public sealed record StudyFile(
 
         string overrides = Mapping(root, "overrides", path);
         string stageDefaults = Mapping(root, "stage_defaults", path);
-        return new StudyFile(name, System.IO.Path.GetFullPath(path), output, results, models, regimes, targets, seeds, overrides, stageDefaults, targetJson);
+        var inference = root.Children.TryGetValue(new YamlScalarNode("inference"), out var inf) ? ParseInference(inf, $"{path}: inference") : null;
+        return new StudyFile(name, System.IO.Path.GetFullPath(path), output, results, models, regimes, targets, seeds, overrides, stageDefaults, targetJson)
+        {
+            Inference = inference,
+        };
+    }
+
+    static StudyInference ParseInference(YamlNode node, string where)
+    {
+        if (node is not YamlMappingNode m) throw new InvalidInputException(where, "expected a mapping {batch_sizes, seq_lens, generation_length, warmup, iterations, device, threads}");
+        var known = new HashSet<string> { "batch_sizes", "seq_lens", "generation_length", "warmup", "iterations", "device", "threads" };
+        foreach (var key in m.Children.Keys.Select(k => k.ToString()))
+            if (!known.Contains(key)) throw new InvalidInputException($"{where}.{key}", $"unknown key (expected one of {string.Join(", ", known)})");
+        int Int(string key, int fallback, int min)
+        {
+            if (Scalar(m, key, where) is not { } text) return fallback;
+            return int.TryParse(text, out int v) && v >= min ? v : throw new InvalidInputException($"{where}.{key}", $"expected an integer >= {min}, got '{text}'");
+        }
+        IReadOnlyList<int>? Ints(string key)
+        {
+            if (!m.Children.TryGetValue(new YamlScalarNode(key), out var v)) return null;
+            var items = v is YamlSequenceNode seq ? seq.Children.ToList() : [v]; // "seq_lens: 128" is a list of one
+            if (items.Count == 0) throw new InvalidInputException($"{where}.{key}", "must not be empty");
+            return items.Select((n, i) => int.TryParse(ScalarOf(n, $"{where}.{key}[{i}]"), out int x) && x >= 1
+                ? x : throw new InvalidInputException($"{where}.{key}[{i}]", "expected a positive integer")).ToList();
+        }
+        var defaults = new StudyInference();
+        DeviceChoice device = defaults.Device;
+        if (Scalar(m, "device", where) is { } d && (!Enum.TryParse(d, ignoreCase: true, out device) || !Enum.IsDefined(device)))
+            throw new InvalidInputException($"{where}.device", $"expected cpu, cuda or auto, got '{d}'");
+        return new StudyInference
+        {
+            BatchSizes = Ints("batch_sizes") ?? defaults.BatchSizes,
+            SeqLens = Ints("seq_lens") ?? defaults.SeqLens,
+            GenerationLength = Int("generation_length", defaults.GenerationLength, 1),
+            Warmup = Int("warmup", defaults.Warmup, 0),
+            Iterations = Int("iterations", defaults.Iterations, 1),
+            Device = device,
+            Threads = Scalar(m, "threads", where) is null ? null : Int("threads", 0, 1),
+        };
     }
 
     static StudyModel ParseModel(YamlNode node, string where, string dir)

@@ -84,7 +84,25 @@ public static class StudyReport
             if (MultilingualTable(study, baseline, taskScore) is { } multi) Section(md, html, "Multilingual vs English-only pretraining", multi);
         }
         if (SequentialVsJoint(study, taskScore) is { } sj) Section(md, html, "Sequential vs joint multi-task", sj);
-        if (InferenceTable(store.Inference(study.Name)) is { } inf) Section(md, html, "Inference latency and throughput", inf);
+        var inference = store.Inference(study.Name);
+        if (inference.Count > 0)
+        {
+            var runByKey = store.Runs(study.Name).ToDictionary(r => r.Key);
+            var all = InferenceTable(inference, runByKey);
+            Section(md, html, "Inference latency and throughput", all);
+            csvFiles.Add(WriteCsv(outputDir, "inference.csv", all));
+            var latency = InferenceCells(study, inference, runByKey);
+            if (baseline != null && RegimeLatencyTable(study, baseline, latency) is { } vs)
+            {
+                Section(md, html, "Inference: intermediate-trained vs directly fine-tuned", vs);
+                csvFiles.Add(WriteCsv(outputDir, "inference-regimes.csv", vs));
+            }
+            if (SizeLadder(study, latency) is { } ladder)
+            {
+                Section(md, html, "Inference: model-size ladder", ladder);
+                csvFiles.Add(WriteCsv(outputDir, "inference-sizes.csv", ladder));
+            }
+        }
 
         string mdPath = Path.Combine(outputDir, "report.md"), htmlPath = Path.Combine(outputDir, "report.html");
         AtomicFile.WriteAllText(mdPath, md.ToString());
@@ -243,15 +261,90 @@ public static class StudyReport
         return table.Rows.Count == 0 ? null : table;
     }
 
-    static Table? InferenceTable(IReadOnlyList<InferenceRow> rows)
+    static Table InferenceTable(IReadOnlyList<InferenceRow> rows, IReadOnlyDictionary<string, RunRecord> runs)
     {
-        if (rows.Count == 0) return null;
-        var table = new Table(["model", "run", "task", "device", "batch", "seq len", "gen len", "p50 ms", "p95 ms", "p99 ms", "examples/s", "tokens/s", "peak MB"], []);
+        var table = new Table(["model", "regime", "run", "task", "device", "batch", "seq len", "gen len", "p50 ms", "p95 ms", "p99 ms", "examples/s", "tokens/s", "peak MB"], []);
         foreach (var r in rows)
-            table.Rows.Add([r.Model, r.RunKey ?? "", r.Task, r.Device, r.BatchSize.ToString(Inv), r.SeqLen.ToString(Inv), r.GenerationLength.ToString(Inv),
+        {
+            string regime = r.RunKey != null && runs.TryGetValue(r.RunKey, out var run) ? run.Regime : "";
+            table.Rows.Add([r.Model, regime, r.RunKey ?? "", r.Task, r.Device, r.BatchSize.ToString(Inv), r.SeqLen.ToString(Inv), r.GenerationLength.ToString(Inv),
                 F(r.P50Ms), F(r.P95Ms), F(r.P99Ms), F(r.ExamplesPerSecond), F(r.TokensPerSecond), F(r.PeakMemoryMb)]);
+        }
         return table;
     }
+
+    /// <summary>One measured setting of a (model, regime, target): means over its runs' rows (seeds, repeats).</summary>
+    sealed record LatencyCell(string Model, string Regime, string Target, LatencySetting Setting, int Rows,
+        double P50Ms, double P95Ms, double P99Ms, double ExamplesPerSecond, double TokensPerSecond);
+
+    sealed record LatencySetting(string Device, int BatchSize, int SeqLen, int GenerationLength);
+
+    // Rows of the study's target runs, grouped by what they measured; rows of other runs (or none) are left out.
+    static List<LatencyCell> InferenceCells(StudyFile study, IReadOnlyList<InferenceRow> rows, IReadOnlyDictionary<string, RunRecord> runs) =>
+        rows.Where(r => r.RunKey != null && runs.TryGetValue(r.RunKey, out var run) && run.Kind == nameof(PlannedRunKind.Target))
+            .GroupBy(r => (Run: runs[r.RunKey!], Setting: new LatencySetting(r.Device, r.BatchSize, r.SeqLen, r.GenerationLength)))
+            .GroupBy(g => (g.Key.Run.Model, g.Key.Run.Regime, g.Key.Run.Target, g.Key.Setting), g => g.AsEnumerable())
+            .Select(g =>
+            {
+                var all = g.SelectMany(x => x).ToList();
+                return new LatencyCell(g.Key.Model, g.Key.Regime, g.Key.Target, g.Key.Setting, all.Count, all.Average(r => r.P50Ms), all.Average(r => r.P95Ms),
+                    all.Average(r => r.P99Ms), all.Average(r => r.ExamplesPerSecond), all.Average(r => r.TokensPerSecond));
+            })
+            .OrderBy(c => study.Models.ToList().FindIndex(m => m.Name == c.Model)).ThenBy(c => c.Target, StringComparer.Ordinal)
+            .ThenBy(c => c.Setting.Device, StringComparer.Ordinal).ThenBy(c => c.Setting.BatchSize).ThenBy(c => c.Setting.SeqLen).ThenBy(c => c.Setting.GenerationLength)
+            .ThenBy(c => study.Regimes.ToList().FindIndex(r => r.Name == c.Regime))
+            .ToList();
+
+    // Each regime's checkpoints against the baseline's (direct fine-tuning) of the same model, target and setting.
+    static Table? RegimeLatencyTable(StudyFile study, string baseline, List<LatencyCell> cells)
+    {
+        if (!cells.Any(c => c.Regime != baseline)) return null;
+        var table = new Table(["model", "size", "regime", "target", "device", "batch", "seq len", "gen len", "rows", "p50 ms", "p95 ms", "p99 ms",
+            "examples/s", "tokens/s", "p50 / baseline", "examples/s / baseline"], []);
+        var base_ = cells.Where(c => c.Regime == baseline).ToDictionary(c => (c.Model, c.Target, c.Setting));
+        foreach (var c in cells)
+        {
+            base_.TryGetValue((c.Model, c.Target, c.Setting), out var b);
+            table.Rows.Add([c.Model, study.Models.FirstOrDefault(m => m.Name == c.Model)?.Size ?? "", c.Regime, c.Target, c.Setting.Device,
+                c.Setting.BatchSize.ToString(Inv), c.Setting.SeqLen.ToString(Inv), c.Setting.GenerationLength.ToString(Inv), c.Rows.ToString(Inv),
+                F(c.P50Ms), F(c.P95Ms), F(c.P99Ms), F(c.ExamplesPerSecond), F(c.TokensPerSecond),
+                b == null ? "—" : Ratio(c.P50Ms / b.P50Ms), b == null ? "—" : Ratio(c.ExamplesPerSecond / b.ExamplesPerSecond)]);
+        }
+        return table;
+    }
+
+    // Models of the study from fewest to most parameters, per regime and setting, against the smallest.
+    static Table? SizeLadder(StudyFile study, List<LatencyCell> cells)
+    {
+        if (cells.Select(c => c.Model).Distinct().Count() < 2) return null;
+        var parameters = study.Models.ToDictionary(m => m.Name, m => ParameterCount(m.Path));
+        var order = study.Models.Select((m, i) => (m.Name, i)).OrderBy(x => parameters[x.Name] ?? long.MaxValue).ThenBy(x => x.i).Select(x => x.Name).ToList();
+        var table = new Table(["regime", "target", "device", "batch", "seq len", "gen len", "model", "size", "parameters", "p50 ms", "examples/s", "tokens/s",
+            "p50 / smallest", "examples/s / smallest"], []);
+        foreach (var regime in study.Regimes)
+        foreach (var group in cells.Where(c => c.Regime == regime.Name).GroupBy(c => (c.Target, c.Setting))
+                     .OrderBy(g => g.Key.Target, StringComparer.Ordinal).ThenBy(g => g.Key.Setting.Device, StringComparer.Ordinal)
+                     .ThenBy(g => g.Key.Setting.BatchSize).ThenBy(g => g.Key.Setting.SeqLen))
+        {
+            var ladder = group.OrderBy(c => order.IndexOf(c.Model)).ToList();
+            var smallest = ladder[0];
+            foreach (var c in ladder)
+                table.Rows.Add([regime.Name, c.Target, c.Setting.Device, c.Setting.BatchSize.ToString(Inv), c.Setting.SeqLen.ToString(Inv),
+                    c.Setting.GenerationLength.ToString(Inv), c.Model, study.Models.First(m => m.Name == c.Model).Size ?? "",
+                    parameters[c.Model] is long p ? p.ToString(Inv) : "—", F(c.P50Ms), F(c.ExamplesPerSecond), F(c.TokensPerSecond),
+                    Ratio(c.P50Ms / smallest.P50Ms), Ratio(c.ExamplesPerSecond / smallest.ExamplesPerSecond)]);
+        }
+        return table;
+    }
+
+    // From the pretrained checkpoint's config.json and weights (encoders and T5/mT5 alike); unknown when unreadable.
+    static long? ParameterCount(string modelPath)
+    {
+        try { return Models.Pretrained.Info(modelPath).Parameters; }
+        catch (Exception e) when (e is InvalidInputException or IOException) { return null; }
+    }
+
+    static string Ratio(double v) => double.IsNaN(v) || double.IsInfinity(v) ? "—" : v.ToString("0.000", Inv);
 
     static void Section(StringBuilder md, StringBuilder html, string title, Table table)
     {
