@@ -88,7 +88,8 @@ public static class ExperimentRunner
         Directory.CreateDirectory(runDir);
         // Re-running resumes; a different config in the same folder would silently mix two experiments.
         string resolved = Path.Combine(runDir, "run.yaml");
-        if (File.Exists(resolved) && File.ReadAllText(resolved) != config.ToYaml())
+        // The saved file is re-read with today's defaults, so a folder started before a new setting existed still resumes.
+        if (File.Exists(resolved) && RunConfig.FromFile(resolved).ToYaml() != config.ToYaml())
             throw new InvalidInputException(resolved, "this run folder was started with a different config; use a new --run-dir (or delete the folder) to start over");
         config.Save(resolved);
         string modelDir = Path.GetFullPath(config.Model);

@@ -228,5 +228,12 @@ public class RunFolderTests
         Assert.Equal(first.Stages, again.Stages);
         var e = Assert.Throws<InvalidInputException>(() => ExperimentRunner.Run(RunConfig.FromYaml(Yaml(2)), toy.Options("r")));
         Assert.EndsWith("run.yaml", e.Where);
+
+        // A folder saved before a setting existed (its run.yaml lacks the key) resumes: the default fills it in.
+        string saved = Path.Combine(first.RunDir, "run.yaml");
+        var lines = File.ReadAllLines(saved);
+        Assert.Contains(lines, l => l.Contains("doc_stride: 128"));
+        File.WriteAllLines(saved, lines.Where(l => !l.Contains("doc_stride")));
+        Assert.Equal(first.Stages, ExperimentRunner.Run(RunConfig.FromYaml(Yaml(1)), toy.Options("r")).Stages);
     }
 }
