@@ -82,15 +82,27 @@ static class CliCommon
     public static int Guard(Func<int> body)
     {
         try { return body(); }
-        catch (InvalidInputException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (Pipeline.TrainingDivergedException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 3;
-        }
+        catch (Exception e) when (ExitCode(e) is int code) { return Fail(e, code); }
     }
+
+    /// <summary><see cref="Guard(Func{int})"/> for asynchronous verbs.</summary>
+    public static async Task<int> Guard(Func<Task<int>> body)
+    {
+        try { return await body(); }
+        catch (Exception e) when (ExitCode(e) is int code) { return Fail(e, code); }
+    }
+
+    /// <summary>Prints an error the user can act on; verbs that go on after one (a group download) use it too.</summary>
+    public static int Fail(Exception e, int code = 2)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return code;
+    }
+
+    static int? ExitCode(Exception e) => e switch
+    {
+        InvalidInputException => 2,
+        Pipeline.TrainingDivergedException => 3,
+        _ => null,
+    };
 }

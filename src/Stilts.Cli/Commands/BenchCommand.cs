@@ -45,7 +45,7 @@ public static class BenchCommand
 
     public static int RunInference(InferenceArgs a)
     {
-        try
+        return CliCommon.Guard(() =>
         {
             if ((a.Results is null) != (a.Study is null)) throw new InvalidInputException("--results/--study", "give both or neither");
             if (a.GenerationLength < 1) throw new InvalidInputException("--generation-length", $"expected a positive number, got {a.GenerationLength}");
@@ -71,12 +71,7 @@ public static class BenchCommand
                         r.P50Ms, r.P95Ms, r.P99Ms, r.ExamplesPerSecond, r.TokensPerSecond, r.PeakMemoryMb));
             }
             return 0;
-        }
-        catch (InvalidInputException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        });
     }
 
     static int[] ParseList(string option, string text)

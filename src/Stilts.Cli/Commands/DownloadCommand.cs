@@ -20,12 +20,11 @@ public static class DownloadCommand
         return command;
     }
 
-    public static async Task<int> RunAsync(string dataset, string dir, string? mirror, bool keepArchives, CancellationToken ct)
-    {
-        IReadOnlyList<DatasetSource> sets;
-        try { sets = DatasetCatalog.Resolve(dataset); }
-        catch (InvalidInputException e) { Console.Error.WriteLine(e.Message); return 2; }
+    public static Task<int> RunAsync(string dataset, string dir, string? mirror, bool keepArchives, CancellationToken ct) =>
+        CliCommon.Guard(() => DownloadAllAsync(DatasetCatalog.Resolve(dataset), dir, mirror, keepArchives, ct));
 
+    static async Task<int> DownloadAllAsync(IReadOnlyList<DatasetSource> sets, string dir, string? mirror, bool keepArchives, CancellationToken ct)
+    {
         using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("stilts-download/0.1");
         var options = new DownloadOptions { Mirror = mirror == null ? null : new Uri(mirror), KeepArchives = keepArchives };
@@ -37,7 +36,7 @@ public static class DownloadCommand
             try { await downloader.DownloadAsync(set, dir, ct); }
             catch (InvalidInputException e)
             {
-                Console.Error.WriteLine(e.Message);
+                CliCommon.Fail(e);
                 failed.Add(set.Name);
             }
         }

@@ -34,7 +34,7 @@ public static class GenerateCommand
     public static int Run(string modelDir, string? inputPath, int maxNewTokens, string? outputPath, int batchSize = 16,
         DeviceChoice device = DeviceChoice.Cpu, string? allowedPath = null)
     {
-        try
+        return CliCommon.Guard(() =>
         {
             if (maxNewTokens < 0) throw new InvalidInputException("--max-new-tokens", $"expected a non-negative number, got {maxNewTokens}");
             if (batchSize < 1) throw new InvalidInputException("--batch-size", $"expected a positive number, got {batchSize}");
@@ -55,12 +55,7 @@ public static class GenerateCommand
             if (outputPath is null) Console.Out.Write(sb.ToString());
             else AtomicFile.WriteAllText(outputPath, sb.ToString());
             return 0;
-        }
-        catch (InvalidInputException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        });
     }
 
     static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -39,27 +39,19 @@ public static class ScoreCommand
         command.Options.Add(labels);
         command.Options.Add(output);
         command.Options.Add(partial);
-        command.SetAction(parse =>
+        command.SetAction(parse => CliCommon.Guard(() =>
         {
-            try
-            {
-                var result = XtremeScorer.Score(
-                    BenchmarkLanguages.Parse(parse.GetValue(benchmark)!),
-                    parse.GetValue(predictions)!.FullName,
-                    parse.GetValue(labels)!.FullName,
-                    parse.GetValue(partial));
-                string json = result.ToJson();
-                if (parse.GetValue(output) is FileInfo file) AtomicFile.WriteAllText(file.FullName, json);
-                foreach (string missing in result.MissingFiles) Console.Error.WriteLine($"missing: {missing}");
-                Console.Out.Write(json);
-                return 0;
-            }
-            catch (InvalidInputException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 2;
-            }
-        });
+            var result = XtremeScorer.Score(
+                BenchmarkLanguages.Parse(parse.GetValue(benchmark)!),
+                parse.GetValue(predictions)!.FullName,
+                parse.GetValue(labels)!.FullName,
+                parse.GetValue(partial));
+            string json = result.ToJson();
+            if (parse.GetValue(output) is FileInfo file) AtomicFile.WriteAllText(file.FullName, json);
+            foreach (string missing in result.MissingFiles) Console.Error.WriteLine($"missing: {missing}");
+            Console.Out.Write(json);
+            return 0;
+        }));
         return command;
     }
 }

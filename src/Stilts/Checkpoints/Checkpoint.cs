@@ -108,23 +108,27 @@ public static class Checkpoint
         options ??= new LoadOptions();
         var target = model.state_dict();
         var prefixes = options.BaseModelPrefix is { } p ? [p] : LoadOptions.KnownPrefixes;
+        // Matching sees the keys under KeyPrefix with it stripped; reports and errors keep the checkpoint's own keys.
+        var inScope = options.KeyPrefix is { } scope
+            ? weights.Keys.Where(k => k.StartsWith(scope + ".", StringComparison.Ordinal)).Select(k => (Local: k[(scope.Length + 1)..], Key: k))
+            : weights.Keys.Select(k => (Local: k, Key: k));
 
         var assigned = new Dictionary<string, string>(StringComparer.Ordinal); // model key -> checkpoint key
         var unexpected = new List<string>();
         var ignored = new List<string>();
         var renamed = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var key in weights.Keys)
+        foreach (var (local, key) in inScope)
         {
-            string? modelKey = Candidates(key, prefixes).FirstOrDefault(target.ContainsKey);
+            string? modelKey = Candidates(local, prefixes).FirstOrDefault(target.ContainsKey);
             if (modelKey == null)
             {
-                (LoadOptions.Matches(options.IgnoreUnexpected, key) ? ignored : unexpected).Add(key);
+                (LoadOptions.Matches(options.IgnoreUnexpected, local) ? ignored : unexpected).Add(key);
                 continue;
             }
             if (assigned.TryGetValue(modelKey, out var other))
                 throw new InvalidInputException(key, $"checkpoint keys '{other}' and '{key}' both map to model key '{modelKey}'");
             assigned[modelKey] = key;
-            if (modelKey != key) renamed[key] = modelKey;
+            if (modelKey != local) renamed[key] = modelKey;
         }
 
         var tied = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -162,8 +166,20 @@ public static class Checkpoint
     public static LoadReport Load(nn.Module model, string folder, LoadOptions? options = null)
     {
         var weights = ReadStateDict(folder, floatType: null); // copy_ converts to the module's dtype directly
+        return LoadAndFree(model, weights, options, folder);
+    }
+
+    /// <summary>
+    /// Reads one safetensors file (e.g. a heads file beside an HF folder) and loads it into <paramref name="model"/>
+    /// (see <see cref="LoadInto"/>); the CPU copies are freed afterwards. Errors name the file.
+    /// </summary>
+    public static LoadReport LoadFile(nn.Module model, string safetensorsPath, LoadOptions? options = null) =>
+        LoadAndFree(model, SafeTensors.Read(safetensorsPath), options, safetensorsPath);
+
+    static LoadReport LoadAndFree(nn.Module model, Dictionary<string, Tensor> weights, LoadOptions? options, string source)
+    {
         try { return LoadInto(model, weights, options); }
-        catch (InvalidInputException e) { throw new InvalidInputException($"{folder}: {e.Where}", e.Message[(e.Where.Length + 2)..], e); }
+        catch (InvalidInputException e) { throw new InvalidInputException($"{source}: {e.Where}", e.Message[(e.Where.Length + 2)..], e); }
         finally { foreach (var t in weights.Values) t.Dispose(); }
     }
 

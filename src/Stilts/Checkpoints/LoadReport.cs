@@ -34,6 +34,12 @@ public sealed record LoadOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> Tied { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Loads a submodule from its parent's state dict: only checkpoint keys under this prefix ("xnli" takes
+    /// "xnli.*") are matched, with it stripped; the others are not looked at. Reports keep the full keys.
+    /// </summary>
+    public string? KeyPrefix { get; init; }
+
     internal static bool Matches(IReadOnlyList<string> patterns, string key) =>
         patterns.Any(p => Regex.IsMatch(key, "^" + Regex.Escape(p).Replace(@"\*", ".*") + "$", RegexOptions.CultureInvariant));
 }

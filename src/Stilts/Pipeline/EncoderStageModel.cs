@@ -267,29 +267,23 @@ internal sealed class EncoderStageModel : IStageModel
         Checkpoint.Load(encoder, dir, new LoadOptions { BaseModelPrefix = encoder.BaseModelPrefix, AllowMissing = ["pooler.*"] });
     }
 
-    static void LoadHeads(MultiTaskModel model, string path, string? only)
-    {
-        using var tensors = new DisposableDict(SafeTensors.Read(path));
-        var wanted = model.heads.state_dict().Keys.Where(k => only == null || k.StartsWith(only + ".", StringComparison.Ordinal)).ToHashSet();
-        var present = tensors.Items.Where(p => wanted.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
-        var report = WeightCopy.CopyInto(model.heads, present, path);
-        if (only == null && report.Missing.Count > 0)
-            throw new InvalidInputException(path, $"head weights missing: {string.Join(", ", report.Missing.Take(5))}");
-    }
+    /// <summary>All heads of the model from a heads file (keys "&lt;head&gt;.&lt;param&gt;"), or only the named one; missing keys are an error.</summary>
+    static void LoadHeads(MultiTaskModel model, string path, string? only) =>
+        Checkpoint.LoadFile(only == null ? model.heads : model.heads[only], path, new LoadOptions { KeyPrefix = only });
 
     /// <summary>carry_heads: heads whose name and shapes match the previous stage's are loaded from it.</summary>
     static void CarryHeads(MultiTaskModel model, string previousModel)
     {
         string path = Path.Combine(previousModel, HeadsFile);
         if (!File.Exists(path)) return;
-        using var tensors = new DisposableDict(SafeTensors.Read(path));
+        var stored = SafeTensors.ReadIndex(path).Entries.ToDictionary(e => e.Name, e => e.Shape);
         var mine = model.heads.state_dict();
-        foreach (var name in model.heads.keys())
-        {
-            var keys = mine.Keys.Where(k => k.StartsWith(name + ".", StringComparison.Ordinal)).ToList();
-            if (keys.All(k => tensors.Items.TryGetValue(k, out var t) && t.shape.SequenceEqual(mine[k].shape)))
-                WeightCopy.CopyInto(model.heads, keys.ToDictionary(k => k, k => tensors.Items[k]), path);
-        }
+        var matching = model.heads.keys().Where(name => mine.Where(p => p.Key.StartsWith(name + ".", StringComparison.Ordinal))
+            .All(p => stored.TryGetValue(p.Key, out var shape) && shape.SequenceEqual(p.Value.shape))).ToList();
+        if (matching.Count == 0) return;
+        using var tensors = new DisposableDict(SafeTensors.Read(path));
+        foreach (var name in matching)
+            Checkpoint.LoadInto(model.heads[name], tensors.Items, new LoadOptions { KeyPrefix = name });
     }
 
     public void Dispose() => _model.Dispose();

@@ -229,6 +229,32 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void KeyPrefixLoadsASubmoduleFromItsParentsFile()
+    {
+        string file = Path.Combine(TestPaths.NewTempDir(), "parent.safetensors");
+        using var parent = new TinyWithHead();
+        SafeTensors.Write(file, parent.state_dict());
+
+        using var head = nn.Linear(4, 3);
+        var report = Checkpoint.LoadFile(head, file, new LoadOptions { KeyPrefix = "classifier" });
+        Assert.Equal(["bias", "weight"], report.Loaded.Order());
+        Assert.Empty(report.Unexpected); // the "bert.*" keys are outside the prefix, not unexpected
+        Assert.Empty(report.Renamed);
+        Assert.Equal(parent.state_dict()["classifier.weight"].data<float>().ToArray(), head.weight!.data<float>().ToArray());
+
+        using var baseModel = new TinyBase(withPooler: false);
+        Assert.Equal(6, Checkpoint.LoadFile(baseModel, file, new LoadOptions { KeyPrefix = "bert" }).Loaded.Count);
+
+        // Errors name the file and the checkpoint's own key, prefix included.
+        using var wide = nn.Linear(4, 5);
+        var e = Assert.Throws<InvalidInputException>(() => Checkpoint.LoadFile(wide, file, new LoadOptions { KeyPrefix = "classifier" }));
+        Assert.StartsWith($"{file}: classifier.", e.Message);
+        Assert.Contains("does not match model key", e.Message);
+        var missing = Assert.Throws<InvalidInputException>(() => Checkpoint.LoadFile(head, file, new LoadOptions { KeyPrefix = "nothing" }));
+        Assert.StartsWith($"{file}: checkpoint: 2 model weight(s) missing", missing.Message);
+    }
+
+    [Fact]
     public void SaveFolderCanShard()
     {
         string dir = Path.Combine(TestPaths.NewTempDir(), "sharded");
