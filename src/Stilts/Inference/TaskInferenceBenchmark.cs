@@ -165,6 +165,9 @@ public static class TaskInferenceBenchmark
         if (task.Kind is not (TaskKind.SentenceClassification or TaskKind.PairClassification or TaskKind.MultipleChoice))
             throw new InvalidInputException("--task", $"the task mode times encoders on classification and multiple-choice tasks; {task.Name} is {task.Kind}");
         encoder.eval();
+        var c = encoder.Config;
+        // RoBERTa positions start after the padding index, so two positions are unusable.
+        int positions = c.Family == EncoderFamily.Roberta ? c.MaxPositionEmbeddings - c.PadTokenId - 1 : c.MaxPositionEmbeddings;
         return Sweep(data, options, log, TaskBenchCall.Forward, (examples, device) =>
         {
             var rows = new List<(int[] Ids, int[] Types)>();
@@ -188,6 +191,8 @@ public static class TaskInferenceBenchmark
                         throw new InvalidInputException($"example \"{example.Id}\"", $"a {example.GetType().Name} is not timed by the task mode");
                 }
             int width = rows.Max(r => r.Ids.Length);
+            if (width > positions)
+                throw new InvalidInputException("--max-seq-len", $"{options.MaxSeqLen} lets inputs of {width} tokens through; the model has {positions} positions");
             var ids = tensor(Collator.Pad([.. rows.Select(r => r.Ids)], width, tokenizer.Special.PadId), [rows.Count, width], device: device);
             var mask = tensor(Collator.Pad([.. rows.Select(r => ClassificationFeaturizer.Ones(r.Ids.Length))], width, 0), [rows.Count, width], device: device);
             var types = tensor(Collator.Pad([.. rows.Select(r => r.Types)], width, 0), [rows.Count, width], device: device);
@@ -282,7 +287,7 @@ public static class TaskInferenceBenchmark
     [
         "language", "split", "batch_size", "call", "max_seq_len", "max_new_tokens", "examples", "passes", "timed_batches", "timed_examples",
         "total_seconds", "p50_ms", "p95_ms", "p99_ms", "mean_ms", "input_tokens", "generated_tokens", "max_generated_length",
-        "examples_per_s", "input_tokens_per_s", "generated_tokens_per_s", "mean_input_length", "mean_generated_length", "peak_memory_mb",
+        "examples_per_second", "input_tokens_per_second", "generated_tokens_per_second", "mean_input_length", "mean_generated_length", "peak_memory_mb",
     ];
 
     /// <summary>The table as CSV (one row per language and batch size; invariant culture; enums in lower case).</summary>
