@@ -9,6 +9,8 @@ namespace Stilts.Cli.Commands;
 /// <summary>
 /// stilts bench inference --model DIR --task T [--batch-sizes 1,8,32] [--seq-lens 64,128,256] [--device cpu|cuda]
 /// [--generation-length N] [--output FILE] [--results DB --study NAME]: latency/throughput table of a checkpoint.
+/// With --data FOLDER [--language L] [--split test|dev] [--max-seq-len N] [--max-new-tokens N] [--constrain-to-labels]
+/// [--examples N]: the task's real examples instead (see <see cref="BenchTaskData"/>).
 /// </summary>
 public static class BenchCommand
 {
