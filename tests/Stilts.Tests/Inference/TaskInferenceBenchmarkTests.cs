@@ -280,4 +280,23 @@ public sealed class TaskInferenceBenchmarkTests
             Assert.Single(store.Inference("s"));
         }
     }
+
+    [Fact]
+    public void Re_planning_a_run_drops_its_task_rows_and_keeps_the_others()
+    {
+        using var store = ResultsStore.Open(Path.Combine(TestPaths.NewTempDir("task-rows"), "results.db"));
+        RunRecord Planned(string key, string hash) => new("s", key, "Target", "m", "r", "xnli", 1, RunStatus.Pending, 0, null, "{}", hash, null, null, null);
+        var result = new TaskLatencyResult("en", Split.Test, 2, TaskBenchCall.Forward, 128, 64, 4, 1, 2, 4, 0.01, 4, 6, 6, 5, 40, 0, 0, 400, 4000, 0, 10, 0, 300);
+        Assert.True(result.IsConsistent());
+        // A row that does not add up is caught: 4 examples in 0.01 s are 400/s, not 500/s.
+        Assert.False((result with { ExamplesPerSecond = 500 }).IsConsistent());
+        Assert.False((result with { P95Ms = 7 }).IsConsistent());
+        foreach (var key in new[] { "a", "b" })
+        {
+            store.Plan(Planned(key, "h1"));
+            store.AddTaskInference(new TaskInferenceRow("s", key, "m", "xnli", "cpu", result));
+        }
+        store.Plan(Planned("a", "h2"));
+        Assert.Equal(["b"], store.TaskInference("s").Select(r => r.RunKey));
+    }
 }
