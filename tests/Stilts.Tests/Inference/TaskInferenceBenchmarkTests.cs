@@ -299,4 +299,34 @@ public sealed class TaskInferenceBenchmarkTests
         store.Plan(Planned("a", "h2"));
         Assert.Equal(["b"], store.TaskInference("s").Select(r => r.RunKey));
     }
+
+    [Fact]
+    public void Multiple_choice_runs_every_choice_through_the_encoder_and_scores_choices_on_mt5()
+    {
+        var w = new World();
+        string folder = Path.Combine(w.Toy.Root, "xcopa");
+        Directory.CreateDirectory(folder);
+        File.WriteAllLines(Path.Combine(folder, "test-xx.jsonl"),
+        [
+            """{"premise": "the dog saw the cat", "choice1": "it ran", "choice2": "it slept all day long", "question": "effect", "label": 0, "idx": 1}""",
+            """{"premise": "a man walks", "choice1": "he was late", "choice2": "rain", "question": "cause", "label": 1, "idx": 2}""",
+            """{"premise": "the child eats bread", "choice1": "hunger", "choice2": "a red ball", "question": "cause", "label": 0, "idx": 3}""",
+        ]);
+        var task = PipelineTasks.Get("xcopa", "test");
+        var options = Small with { BatchSizes = [2], MaxSeqLen = 32, Passes = 1 };
+        var bert = Assert.Single(TaskInferenceBenchmark.Run(w.Toy.Model, task, folder, options));
+        Assert.True(bert.IsConsistent(), bert.ToString());
+        var tokenizer = AutoTokenizer.FromFolder(w.Toy.Model);
+        var examples = task.Read(task.Files(folder, Split.Test, "xx"), "xx").Cast<MultipleChoiceExample>().ToList();
+        // Both choices of every example are input: (premise, question + " " + choice) pairs.
+        long inputs = examples.Sum(e => MultipleChoiceFeaturizer.Featurize(tokenizer, e.Context, e.Question, e.Choices, Labels.Ignore, 32).InputIds.Sum(ids => (long)ids.Length));
+        Assert.Equal((3, 2, inputs, TaskBenchCall.Forward), (bert.Examples, bert.TimedBatches, bert.InputTokens, bert.Call));
+
+        // mT5's default verbalizer scores each choice by likelihood (nothing generated), constrained or not, as the predictor does.
+        var scored = Assert.Single(TaskInferenceBenchmark.Run(w.Mt5, task, folder, options));
+        Assert.True(scored.IsConsistent(), scored.ToString());
+        Assert.Equal((TaskBenchCall.ScoreChoices, 0L, 0), (scored.Call, scored.GeneratedTokens, scored.MaxGeneratedLength));
+        var constrained = Assert.Single(TaskInferenceBenchmark.Run(w.Mt5, task, folder, options with { ConstrainToLabels = true }));
+        Assert.Equal((TaskBenchCall.ScoreChoices, 0L), (constrained.Call, constrained.GeneratedTokens));
+    }
 }
