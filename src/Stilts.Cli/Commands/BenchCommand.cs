@@ -2,12 +2,15 @@ using System.CommandLine;
 using Stilts.Inference;
 using Stilts.Models;
 using Stilts.Studies;
+using Stilts.Tasks;
 
 namespace Stilts.Cli.Commands;
 
 /// <summary>
 /// stilts bench inference --model DIR --task T [--batch-sizes 1,8,32] [--seq-lens 64,128,256] [--device cpu|cuda]
 /// [--generation-length N] [--output FILE] [--results DB --study NAME]: latency/throughput table of a checkpoint.
+/// With --data FOLDER [--language L] [--split test|dev] [--max-seq-len N] [--max-new-tokens N] [--constrain-to-labels]
+/// [--examples N]: the task's real examples instead (see <see cref="BenchTaskData"/>).
 /// </summary>
 public static class BenchCommand
 {
@@ -27,12 +30,27 @@ public static class BenchCommand
         var runKey = new Option<string?>("--run-key") { Description = "Run of the study that produced the checkpoint (with --results)" };
         var name = new Option<string?>("--name") { Description = "Model name in the rows (default: the folder name)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)" };
+        // Task-data mode (--data): the task's real examples instead of random fixed-length inputs.
+        var data = new Option<string?>("--data") { Description = "Task data folder: time the task's real examples (generation to eos for mT5) instead of random inputs" };
+        var language = new Option<string?>("--language") { Description = "With --data: comma-separated languages (default: every language with a file of the split)" };
+        var split = new Option<Split>("--split") { Description = "With --data: test or dev", DefaultValueFactory = _ => Split.Test };
+        var maxSeqLen = new Option<int>("--max-seq-len") { Description = "With --data: input truncation in tokens", DefaultValueFactory = _ => 256 };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "With --data: most tokens mT5 generates per example", DefaultValueFactory = _ => 64 };
+        var constrain = new Option<bool>("--constrain-to-labels") { Description = "With --data: mT5 decoding restricted to the label words / choices" };
+        var examples = new Option<int?>("--examples") { Description = "With --data: at most this many examples per language (the first ones)" };
 
         var inference = new Command("inference", "Warmup, then p50/p95/p99 latency, examples/s, tokens/s and peak memory per batch size and length")
         {
             model, task, batchSizes, seqLens, device, genLen, warmup, iterations, output, results, study, runKey, name, threads,
+            data, language, split, maxSeqLen, maxNewTokens, constrain, examples,
         };
-        inference.SetAction(parse => RunInference(new InferenceArgs(
+        inference.SetAction(parse => parse.GetValue(data) is string folder
+            // --iterations counts timed passes over the data here; one unless given.
+            ? BenchTaskData.Run(new BenchTaskData.Args(parse.GetValue(model)!, parse.GetValue(task)!, folder, parse.GetValue(language), parse.GetValue(split),
+                parse.GetValue(batchSizes)!, parse.GetValue(maxSeqLen), parse.GetValue(maxNewTokens), parse.GetValue(constrain), parse.GetValue(examples),
+                parse.GetValue(device), parse.GetValue(warmup), parse.GetResult(iterations) is { Implicit: false } ? parse.GetValue(iterations) : 1,
+                parse.GetValue(output), parse.GetValue(results), parse.GetValue(study), parse.GetValue(runKey), parse.GetValue(name), parse.GetValue(threads)))
+            : RunInference(new InferenceArgs(
             parse.GetValue(model)!, parse.GetValue(task)!, parse.GetValue(batchSizes)!, parse.GetValue(seqLens)!, parse.GetValue(device),
             parse.GetValue(genLen), parse.GetValue(warmup), parse.GetValue(iterations), parse.GetValue(output), parse.GetValue(results),
             parse.GetValue(study), parse.GetValue(runKey), parse.GetValue(name), parse.GetValue(threads))));

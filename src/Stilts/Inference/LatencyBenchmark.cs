@@ -43,7 +43,7 @@ public static class LatencyBenchmark
     /// <summary>Linear-interpolated percentile (0-100) of sorted values, numpy's default.</summary>
     public static double Percentile(double[] sorted, double p) => Studies.Statistics.Quantile(sorted, p / 100);
 
-    static double PeakRssMb()
+    internal static double PeakRssMb()
     {
         try
         {
@@ -54,7 +54,7 @@ public static class LatencyBenchmark
         return double.NaN;
     }
 
-    static void ResetPeakRss()
+    internal static void ResetPeakRss()
     {
         try { File.WriteAllText("/proc/self/clear_refs", "5"); } // "5" resets VmHWM to the current RSS
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }

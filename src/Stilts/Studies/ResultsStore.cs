@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Stilts.Inference;
 
 namespace Stilts.Studies;
 
@@ -20,6 +21,9 @@ public sealed record MetricRow(string RunKey, string Task, string Language, stri
 public sealed record InferenceRow(
     string Study, string? RunKey, string Model, string Task, string Device, int BatchSize, int SeqLen, int GenerationLength,
     double P50Ms, double P95Ms, double P99Ms, double ExamplesPerSecond, double TokensPerSecond, double PeakMemoryMb);
+
+/// <summary>One task-data inference measurement (<c>stilts bench inference --data</c>): real inputs of a language, optionally tied to a run.</summary>
+public sealed record TaskInferenceRow(string Study, string? RunKey, string Model, string Task, string Device, TaskLatencyResult Result);
 
 /// <summary>
 /// The results database: SQLite in WAL mode with a busy timeout, so several worker processes (local or Slurm
@@ -65,6 +69,15 @@ public sealed class ResultsStore : IDisposable
           device TEXT NOT NULL, batch_size INTEGER NOT NULL, seq_len INTEGER NOT NULL, gen_len INTEGER NOT NULL,
           p50_ms REAL NOT NULL, p95_ms REAL NOT NULL, p99_ms REAL NOT NULL, examples_per_s REAL NOT NULL,
           tokens_per_s REAL NOT NULL, peak_mem_mb REAL NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS task_inference(
+          id INTEGER PRIMARY KEY AUTOINCREMENT, study TEXT NOT NULL, run_key TEXT, model TEXT NOT NULL, task TEXT NOT NULL,
+          device TEXT NOT NULL, language TEXT NOT NULL, split TEXT NOT NULL, batch_size INTEGER NOT NULL, call TEXT NOT NULL,
+          max_seq_len INTEGER NOT NULL, max_new_tokens INTEGER NOT NULL, examples INTEGER NOT NULL, passes INTEGER NOT NULL,
+          timed_batches INTEGER NOT NULL, timed_examples INTEGER NOT NULL, total_s REAL NOT NULL,
+          p50_ms REAL NOT NULL, p95_ms REAL NOT NULL, p99_ms REAL NOT NULL, mean_ms REAL NOT NULL,
+          input_tokens INTEGER NOT NULL, generated_tokens INTEGER NOT NULL, max_gen_len INTEGER NOT NULL,
+          examples_per_s REAL NOT NULL, input_tokens_per_s REAL NOT NULL, generated_tokens_per_s REAL NOT NULL,
+          mean_input_len REAL NOT NULL, mean_gen_len REAL NOT NULL, peak_mem_mb REAL NOT NULL, created_at TEXT NOT NULL);
         """;
 
     /// <summary>Adds a planned run, or updates its plan when the config changed (a changed run is re-run and loses
@@ -82,6 +95,7 @@ public sealed class ResultsStore : IDisposable
             DELETE FROM metrics WHERE study=$s AND run_key=$k;
             DELETE FROM timings WHERE study=$s AND run_key=$k;
             DELETE FROM inference WHERE study=$s AND run_key=$k;
+            DELETE FROM task_inference WHERE study=$s AND run_key=$k;
             """,
             ("$s", run.Study), ("$k", run.Key), ("$kind", run.Kind), ("$m", run.Model), ("$r", run.Regime),
             ("$t", run.Target), ("$seed", run.Seed), ("$cfg", run.ConfigJson), ("$h", run.ConfigHash)).ExecuteNonQuery();
@@ -148,6 +162,50 @@ public sealed class ResultsStore : IDisposable
             ("$b", r.BatchSize), ("$l", r.SeqLen), ("$g", r.GenerationLength), ("$p50", r.P50Ms), ("$p95", r.P95Ms),
             ("$p99", r.P99Ms), ("$eps", r.ExamplesPerSecond), ("$tps", r.TokensPerSecond), ("$mem", r.PeakMemoryMb),
             ("$now", Now())).ExecuteNonQuery());
+
+    /// <summary>
+    /// Adds a task-data row. It has its own table rather than new columns on <c>inference</c>: its work is counted
+    /// (real lengths, generation to eos) where an inference row's is fixed (seq_len, gen_len), so the two kinds are
+    /// never averaged together, and databases made before it gain the table on open with no migration.
+    /// </summary>
+    public void AddTaskInference(TaskInferenceRow row) => Write(tx =>
+    {
+        var r = row.Result;
+        Cmd(tx, """
+            INSERT INTO task_inference(study, run_key, model, task, device, language, split, batch_size, call, max_seq_len, max_new_tokens,
+              examples, passes, timed_batches, timed_examples, total_s, p50_ms, p95_ms, p99_ms, mean_ms, input_tokens, generated_tokens,
+              max_gen_len, examples_per_s, input_tokens_per_s, generated_tokens_per_s, mean_input_len, mean_gen_len, peak_mem_mb, created_at)
+            VALUES($s, $k, $m, $t, $d, $lang, $split, $b, $call, $msl, $mnt, $n, $passes, $tb, $te, $total, $p50, $p95, $p99, $mean,
+              $in, $gen, $maxgen, $eps, $itps, $gtps, $meanin, $meangen, $mem, $now)
+            """,
+            ("$s", row.Study), ("$k", (object?)row.RunKey ?? DBNull.Value), ("$m", row.Model), ("$t", row.Task), ("$d", row.Device),
+            ("$lang", r.Language), ("$split", r.Split.ToString()), ("$b", r.BatchSize), ("$call", r.Call.ToString()), ("$msl", r.MaxSeqLen),
+            ("$mnt", r.MaxNewTokens), ("$n", r.Examples), ("$passes", r.Passes), ("$tb", r.TimedBatches), ("$te", r.TimedExamples),
+            ("$total", r.TotalSeconds), ("$p50", r.P50Ms), ("$p95", r.P95Ms), ("$p99", r.P99Ms), ("$mean", r.MeanMs),
+            ("$in", r.InputTokens), ("$gen", r.GeneratedTokens), ("$maxgen", r.MaxGeneratedLength), ("$eps", r.ExamplesPerSecond),
+            ("$itps", r.InputTokensPerSecond), ("$gtps", r.GeneratedTokensPerSecond), ("$meanin", r.MeanInputLength),
+            ("$meangen", r.MeanGeneratedLength), ("$mem", r.PeakMemoryMb), ("$now", Now())).ExecuteNonQuery();
+    });
+
+    /// <summary>The task-data rows of a study in insertion order.</summary>
+    public IReadOnlyList<TaskInferenceRow> TaskInference(string study)
+    {
+        using var c = Cmd(null, """
+            SELECT study, run_key, model, task, device, language, split, batch_size, call, max_seq_len, max_new_tokens, examples, passes,
+              timed_batches, timed_examples, total_s, p50_ms, p95_ms, p99_ms, mean_ms, input_tokens, generated_tokens, max_gen_len,
+              examples_per_s, input_tokens_per_s, generated_tokens_per_s, mean_input_len, mean_gen_len, peak_mem_mb
+            FROM task_inference WHERE study=$s ORDER BY id
+            """, ("$s", study));
+        using var r = c.ExecuteReader();
+        var rows = new List<TaskInferenceRow>();
+        while (r.Read())
+            rows.Add(new TaskInferenceRow(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4),
+                new TaskLatencyResult(r.GetString(5), Enum.Parse<Stilts.Tasks.Split>(r.GetString(6)), r.GetInt32(7), Enum.Parse<TaskBenchCall>(r.GetString(8)),
+                    r.GetInt32(9), r.GetInt32(10), r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.GetInt32(14), r.GetDouble(15),
+                    r.GetDouble(16), r.GetDouble(17), r.GetDouble(18), r.GetDouble(19), r.GetInt64(20), r.GetInt64(21), r.GetInt32(22),
+                    r.GetDouble(23), r.GetDouble(24), r.GetDouble(25), r.GetDouble(26), r.GetDouble(27), r.GetDouble(28))));
+        return rows;
+    }
 
     public RunRecord? Get(string study, string key) => Get(study, key, null);
 

@@ -24,6 +24,13 @@ public sealed record StudyInference
     public DeviceChoice Device { get; init; } = DeviceChoice.Cpu;
     /// <summary>libtorch intra-op threads while benchmarking (null = libtorch's default).</summary>
     public int? Threads { get; init; }
+    /// <summary>
+    /// `data: test|dev`: also time each run on its target's real examples of that split, with its evaluation's
+    /// settings (max_seq_len, max_new_tokens, constrain_to_labels, languages); see <see cref="Inference.TaskInferenceBenchmark"/>.
+    /// </summary>
+    public Tasks.Split? Data { get; init; }
+    /// <summary>`examples: N`: at most N examples per language in the task-data measurement.</summary>
+    public int? Examples { get; init; }
 }
 
 /// <summary>How a regime trains before the target: nothing (baseline), one stage, a chain, or a joint mixture.</summary>
@@ -126,8 +133,8 @@ public sealed record StudyFile(
 
     static StudyInference ParseInference(YamlNode node, string where)
     {
-        if (node is not YamlMappingNode m) throw new InvalidInputException(where, "expected a mapping {batch_sizes, seq_lens, generation_length, warmup, iterations, device, threads}");
-        var known = new HashSet<string> { "batch_sizes", "seq_lens", "generation_length", "warmup", "iterations", "device", "threads" };
+        if (node is not YamlMappingNode m) throw new InvalidInputException(where, "expected a mapping {batch_sizes, seq_lens, generation_length, warmup, iterations, device, threads, data, examples}");
+        var known = new HashSet<string> { "batch_sizes", "seq_lens", "generation_length", "warmup", "iterations", "device", "threads", "data", "examples" };
         foreach (var key in m.Children.Keys.Select(k => k.ToString()))
             if (!known.Contains(key)) throw new InvalidInputException($"{where}.{key}", $"unknown key (expected one of {string.Join(", ", known)})");
         int Int(string key, int fallback, int min)
@@ -147,6 +154,13 @@ public sealed record StudyFile(
         DeviceChoice device = defaults.Device;
         if (Scalar(m, "device", where) is { } d && (!Enum.TryParse(d, ignoreCase: true, out device) || !Enum.IsDefined(device)))
             throw new InvalidInputException($"{where}.device", $"expected cpu, cuda or auto, got '{d}'");
+        Tasks.Split? data = Scalar(m, "data", where) switch
+        {
+            null => null,
+            "test" => Tasks.Split.Test,
+            "dev" => Tasks.Split.Dev,
+            var other => throw new InvalidInputException($"{where}.data", $"expected test or dev, got '{other}'"),
+        };
         return new StudyInference
         {
             BatchSizes = Ints("batch_sizes") ?? defaults.BatchSizes,
@@ -156,6 +170,8 @@ public sealed record StudyFile(
             Iterations = Int("iterations", defaults.Iterations, 1),
             Device = device,
             Threads = Scalar(m, "threads", where) is null ? null : Int("threads", 0, 1),
+            Data = data,
+            Examples = Scalar(m, "examples", where) is null ? null : Int("examples", 0, 1),
         };
     }
 
