@@ -105,4 +105,16 @@ static class CliCommon
         Pipeline.TrainingDivergedException => 3,
         _ => null,
     };
+
+    /// <summary>A comma-separated list of positive integers ("1,8,32"); anything else is bad input naming the option.</summary>
+    public static int[] PositiveInts(string option, string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out values[i]) || values[i] < 1)
+                throw new InvalidInputException(option, $"expected comma-separated positive integers, got \"{text}\"");
+        if (values.Length == 0) throw new InvalidInputException(option, "expected at least one value");
+        return values;
+    }
 }

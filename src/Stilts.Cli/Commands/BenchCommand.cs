@@ -69,7 +69,7 @@ public static class BenchCommand
             if (a.GenerationLength < 1) throw new InvalidInputException("--generation-length", $"expected a positive number, got {a.GenerationLength}");
             var options = new InferenceBenchOptions
             {
-                BatchSizes = ParseList("--batch-sizes", a.BatchSizes), SeqLens = ParseList("--seq-lens", a.SeqLens), Device = a.Device,
+                BatchSizes = CliCommon.PositiveInts("--batch-sizes", a.BatchSizes), SeqLens = CliCommon.PositiveInts("--seq-lens", a.SeqLens), Device = a.Device,
                 GenerationLength = a.GenerationLength, Warmup = a.Warmup, Iterations = a.Iterations, Threads = a.Threads,
             };
             var family = Pretrained.FamilyOf(a.Model);
@@ -90,16 +90,5 @@ public static class BenchCommand
             }
             return 0;
         });
-    }
-
-    static int[] ParseList(string option, string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var values = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], out values[i]) || values[i] < 1)
-                throw new InvalidInputException(option, $"expected comma-separated positive integers, got \"{text}\"");
-        if (values.Length == 0) throw new InvalidInputException(option, "expected at least one value");
-        return values;
     }
 }

@@ -18,9 +18,7 @@ public static class BenchTaskData
         bool ConstrainToLabels, int? Examples, DeviceChoice Device, int Warmup, int Passes, string? Output, string? Results,
         string? Study, string? RunKey, string? Name, int? Threads = null);
 
-    public static int Run(Args a)
-    {
-        try
+    public static int Run(Args a) => CliCommon.Guard(() =>
         {
             if ((a.Results is null) != (a.Study is null)) throw new InvalidInputException("--results/--study", "give both or neither");
             var task = PipelineTasks.Get(a.Task, "--task");
@@ -28,7 +26,7 @@ public static class BenchTaskData
             if (languages is { Length: 0 }) throw new InvalidInputException("--language", "expected one or more comma-separated language codes");
             var options = new TaskBenchOptions
             {
-                BatchSizes = ParseList("--batch-sizes", a.BatchSizes), Split = a.Split, Languages = languages, MaxSeqLen = a.MaxSeqLen,
+                BatchSizes = CliCommon.PositiveInts("--batch-sizes", a.BatchSizes), Split = a.Split, Languages = languages, MaxSeqLen = a.MaxSeqLen,
                 MaxNewTokens = a.MaxNewTokens, ConstrainToLabels = a.ConstrainToLabels, MaxExamples = a.Examples, Device = a.Device,
                 Warmup = a.Warmup, Passes = a.Passes, Threads = a.Threads,
             };
@@ -47,22 +45,5 @@ public static class BenchTaskData
                 foreach (var r in rows) store.AddTaskInference(new TaskInferenceRow(a.Study!, a.RunKey, modelName, task.Name, device, r));
             }
             return 0;
-        }
-        catch (InvalidInputException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
-    }
-
-    static int[] ParseList(string option, string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var values = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!int.TryParse(parts[i], out values[i]) || values[i] < 1)
-                throw new InvalidInputException(option, $"expected comma-separated positive integers, got \"{text}\"");
-        if (values.Length == 0) throw new InvalidInputException(option, "expected at least one value");
-        return values;
-    }
+        });
 }
