@@ -104,6 +104,17 @@ public static class StudyReport
             }
         }
 
+        var taskRows = store.TaskInference(study.Name);
+        if (taskRows.Count > 0 && baseline != null)
+        {
+            var runByKey = store.Runs(study.Name).ToDictionary(r => r.Key);
+            if (TaskDataRegimeTable(study, baseline, taskRows, runByKey) is { } real)
+            {
+                Section(md, html, "Inference on task data: intermediate-trained vs directly fine-tuned", real);
+                csvFiles.Add(WriteCsv(outputDir, "inference-task-regimes.csv", real));
+            }
+        }
+
         string mdPath = Path.Combine(outputDir, "report.md"), htmlPath = Path.Combine(outputDir, "report.html");
         AtomicFile.WriteAllText(mdPath, md.ToString());
         AtomicFile.WriteAllText(htmlPath, HtmlPage(study.Name, html.ToString()));
@@ -309,6 +320,36 @@ public static class StudyReport
                 c.Setting.BatchSize.ToString(Inv), c.Setting.SeqLen.ToString(Inv), c.Setting.GenerationLength.ToString(Inv), c.Rows.ToString(Inv),
                 F(c.P50Ms), F(c.P95Ms), F(c.P99Ms), F(c.ExamplesPerSecond), F(c.TokensPerSecond),
                 b == null ? "—" : Ratio(c.P50Ms / b.P50Ms), b == null ? "—" : Ratio(c.ExamplesPerSecond / b.ExamplesPerSecond)]);
+        }
+        return table;
+    }
+
+    /// <summary>
+    /// Real work on the target's own examples (stilts bench inference --data, or the inference block's data:): what
+    /// fixed-length timing cannot show, since a fine-tuned mT5 decides how many tokens it generates before eos. Means
+    /// over each (model, regime, target, language, setting)'s rows (seeds), against the baseline of the same model.
+    /// </summary>
+    static Table? TaskDataRegimeTable(StudyFile study, string baseline, IReadOnlyList<TaskInferenceRow> rows, IReadOnlyDictionary<string, RunRecord> runs)
+    {
+        var cells = rows.Where(r => r.RunKey != null && runs.TryGetValue(r.RunKey, out var run) && run.Kind == nameof(PlannedRunKind.Target))
+            .GroupBy(r => (runs[r.RunKey!].Model, runs[r.RunKey!].Regime, Target: runs[r.RunKey!].Target ?? r.Task, r.Result.Language, r.Device,
+                r.Result.BatchSize, Call: r.Result.Call.ToString(), r.Result.MaxNewTokens))
+            .Select(g => (g.Key, Rows: g.Count(), P50: g.Average(r => r.Result.P50Ms), Examples: g.Average(r => r.Result.ExamplesPerSecond),
+                GenLen: g.Average(r => r.Result.MeanGeneratedLength), InLen: g.Average(r => r.Result.MeanInputLength)))
+            .OrderBy(c => study.Models.ToList().FindIndex(m => m.Name == c.Key.Model)).ThenBy(c => c.Key.Target, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Language, StringComparer.Ordinal).ThenBy(c => c.Key.BatchSize)
+            .ThenBy(c => study.Regimes.ToList().FindIndex(r => r.Name == c.Key.Regime))
+            .ToList();
+        if (!cells.Any(c => c.Key.Regime != baseline)) return null;
+        var base_ = cells.Where(c => c.Key.Regime == baseline).ToDictionary(c => c.Key with { Regime = baseline });
+        var table = new Table(["model", "regime", "target", "language", "device", "batch", "call", "rows", "mean input", "mean generated",
+            "p50 ms", "examples/s", "generated / baseline", "p50 / baseline", "examples/s / baseline"], []);
+        foreach (var c in cells)
+        {
+            bool hasBase = base_.TryGetValue(c.Key with { Regime = baseline }, out var b);
+            table.Rows.Add([c.Key.Model, c.Key.Regime, c.Key.Target, c.Key.Language, c.Key.Device, c.Key.BatchSize.ToString(Inv), c.Key.Call,
+                c.Rows.ToString(Inv), F(c.InLen), F(c.GenLen), F(c.P50), F(c.Examples),
+                hasBase ? Ratio(c.GenLen / b.GenLen) : "—", hasBase ? Ratio(c.P50 / b.P50) : "—", hasBase ? Ratio(c.Examples / b.Examples) : "—"]);
         }
         return table;
     }

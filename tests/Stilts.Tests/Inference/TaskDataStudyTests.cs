@@ -74,6 +74,28 @@ public sealed class TaskDataStudyTests
         Assert.True(exit == 0, stderr + stdout);
         Assert.Contains("inference: task data: 0 new row(s), 0 run(s) benchmarked", stdout);
 
+        // The report compares the regimes on this real work: one line per (regime, language, batch), ratios to the baseline.
+        string reportDir = Path.Combine(root, "report");
+        (exit, stdout, stderr) = CliProcess.Run("report", "--study", study, "--output", reportDir);
+        Assert.True(exit == 0, stderr + stdout);
+        var csv = File.ReadAllLines(Path.Combine(reportDir, "inference-task-regimes.csv"));
+        var header = csv[0].Split(',');
+        var lines = csv.Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(8, lines.Count);
+        int regime = Array.IndexOf(header, "regime"), ratio = Array.IndexOf(header, "p50 / baseline"), gen = Array.IndexOf(header, "mean generated");
+        Assert.Equal(["baseline", "nli"], lines.Select(l => l[regime]).Distinct().Order());
+        Assert.All(lines.Where(l => l[regime] == "baseline"), l => Assert.Equal("1.000", l[ratio]));
+        using (var store = ResultsStore.Open(file.ResultsPath))
+        {
+            var runs = store.Runs(file.Name).ToDictionary(r => r.Key);
+            foreach (var l in lines)
+            {
+                var stored = store.TaskInference(file.Name).Single(r => runs[r.RunKey!].Regime == l[regime]
+                    && r.Result.Language == l[Array.IndexOf(header, "language")] && r.Result.BatchSize.ToString() == l[Array.IndexOf(header, "batch")]);
+                Assert.Equal(stored.Result.MeanGeneratedLength.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), l[gen]);
+            }
+        }
+
         File.WriteAllText(study, File.ReadAllText(study).Replace("data: test, examples: 5", "data: train"));
         var e = Assert.Throws<InvalidInputException>(() => StudyFile.Load(study));
         Assert.Contains("inference.data", e.Message);
