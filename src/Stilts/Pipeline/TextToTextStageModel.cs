@@ -39,7 +39,7 @@ internal sealed class TextToTextStageModel : IStageModel
     {
         // A stage's mlm block is T5's own pretraining objective here: span corruption at mask_probability noise density.
         if (stage.Mlm != null && ctx.Tokenizer.TokenToId("<extra_id_0>") == null)
-            throw new InvalidInputException($"{where}.mlm", $"span corruption needs <extra_id_k> sentinel tokens, which the {ctx.Tokenizer.Kind} tokenizer lacks (extra_ids: 0?)");
+            throw new InvalidInputException($"{where}.mlm", $"span corruption needs <extra_id_k> sentinel tokens, which the {ctx.Tokenizer.Kind} tokenizer lacks (a T5 tokenizer with extra_ids > 0 is needed)");
         return new TextToTextStageModel(ctx, Load(previousModel, fromScratch), stage.MaxSeqLen, stage.MaxTargetLen, stage.Mlm?.MaskProbability ?? 0.15);
     }
 

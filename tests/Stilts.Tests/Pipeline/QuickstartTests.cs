@@ -39,21 +39,20 @@ public class QuickstartTests(ITestOutputHelper output)
     [Fact]
     public void Mt5_quickstart_pretrains_with_span_corruption_and_transfers_zero_shot()
     {
-        var options = QuickstartOptions.ForMt5(TestPaths.NewTempDir("stilts-quickstart-mt5")) with
-        {
-            World = new ToyWorldOptions { NliTrain = 600, SentimentTrain = 1200, PosTrain = 20, DevSize = 100, TestSize = 300, CorpusSize = 2000 },
-        };
+        // The command's own sizes, as the BERT test above: smaller worlds (a 1200-sentence target, 2000 corpus lines)
+        // leave this mT5 at about 66% in English and barely transferring, so they would test nothing the README shows.
+        var options = QuickstartOptions.ForMt5(TestPaths.NewTempDir("stilts-quickstart-mt5"));
         var result = Quickstart.Run(options, AutoTokenizer.FromFolder);
         output.WriteLine(result.Table());
         Assert.Equal(QuickstartModel.Mt5, result.Model);
         Assert.Equal(["en", "cy", "gr", "la", "sy"], result.Multilingual.Select(r => r.Language));
-        // Chance is 1/2; 4 languages x 300 test sentences, so 0.60 is about 7 standard errors above it.
+        // Chance is 1/2; 4 languages x 500 test sentences, so 0.65 is about 13 standard errors above it.
         double multilingual = result.Multilingual.Where(r => r.Language != "en").Average(r => r.Baseline);
         double englishOnly = result.EnglishOnly.Where(r => r.Language != "en").Average(r => r.Baseline);
-        Assert.True(multilingual > 0.60, $"multilingual baseline zero-shot average {multilingual:F3}");
-        Assert.True(multilingual > englishOnly + 0.05, $"multilingual {multilingual:F3} vs English-only pretraining {englishOnly:F3}");
+        Assert.True(multilingual > 0.65, $"multilingual baseline zero-shot average {multilingual:F3}");
+        Assert.True(multilingual > englishOnly + 0.08, $"multilingual {multilingual:F3} vs English-only pretraining {englishOnly:F3}");
         Assert.True(result.Multilingual[0].Baseline > 0.75, $"English baseline {result.Multilingual[0].Baseline:F3}");
-        Assert.True(result.Multilingual[0].Intermediate > 0.62, $"English after the intermediate task {result.Multilingual[0].Intermediate:F3}");
+        Assert.True(result.Multilingual[0].Intermediate > 0.70, $"English after the intermediate task {result.Multilingual[0].Intermediate:F3}");
         Assert.True(File.Exists(Path.Combine(options.Folder, "results-mt5.txt")));
         Assert.True(File.Exists(Path.Combine(options.Folder, "tiny-mt5", "spiece.model")));
     }
