@@ -5,8 +5,8 @@ using Stilts.Tokenization;
 namespace Stilts.Cli.Commands;
 
 /// <summary>
-/// stilts quickstart [--folder DIR] [--seed N]
-/// No download: a generated multilingual toy world, a tiny BERT pretrained on it (multilingual and English-only),
+/// stilts quickstart [--model bert|mt5] [--folder DIR] [--seed N]
+/// No download: a generated multilingual toy world, a tiny BERT (or mT5) pretrained on it (multilingual and English-only),
 /// baseline vs intermediate-task transfer, zero-shot on the other toy languages, and a results table.
 /// </summary>
 public static class QuickstartCommand
@@ -19,15 +19,21 @@ public static class QuickstartCommand
             DefaultValueFactory = _ => new DirectoryInfo("stilts-quickstart"),
         };
         var seed = new Option<int>("--seed") { Description = "Seed of the toy world and of training", DefaultValueFactory = _ => 1 };
+        var model = new Option<QuickstartModel>("--model")
+        {
+            Description = "bert: a tiny BERT with masked-LM pretraining; mt5: a tiny mT5 with span-corruption pretraining, every task as text",
+            DefaultValueFactory = _ => QuickstartModel.Bert,
+        };
 
         var command = new Command("quickstart", "Toy multilingual world: MLM pretraining, baseline vs intermediate-task transfer, zero-shot table (a few minutes on a CPU)");
         command.Options.Add(folder);
         command.Options.Add(seed);
+        command.Options.Add(model);
         command.SetAction(parse => CliCommon.Guard(() =>
         {
-            var result = TrainingProgress.Run(observer => Quickstart.Run(
-                new QuickstartOptions { Folder = parse.GetValue(folder)!.FullName, Seed = parse.GetValue(seed), Observer = observer },
-                AutoTokenizer.FromFolder));
+            string where = parse.GetValue(folder)!.FullName;
+            var options = parse.GetValue(model) == QuickstartModel.Mt5 ? QuickstartOptions.ForMt5(where) : new QuickstartOptions { Folder = where };
+            var result = TrainingProgress.Run(observer => Quickstart.Run(options with { Seed = parse.GetValue(seed), Observer = observer }, AutoTokenizer.FromFolder));
             Console.Out.WriteLine();
             Console.Out.Write(result.Table());
             return 0;

@@ -159,7 +159,8 @@ public static class ExperimentRunner
             val.Dispose();
             return new StageTask(spec.Task, spec.Head ?? task.Name, task, train, rows, examples, spec.Language);
         }).ToList();
-        if (stage.Mlm != null && !ctx.IsTextToText)
+        // Encoders train BERT-style masked LM on it, T5 models span corruption (the same cached rows).
+        if (stage.Mlm != null)
             tasks.Add(new StageTask("mlm", "mlm", PipelineTask.MaskedLm, CorpusRows(ctx, stage.Mlm.Corpus, stage.MaxSeqLen), [], [], "en"));
         var supervised = tasks.Where(t => t.Task.Kind != TaskKind.MaskedLm).ToList();
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Stilts.Checkpoints;
 using Stilts.Models;
 using Stilts.Tasks;
+using Stilts.Tasks.Featurization;
 using Stilts.Tasks.TextToText;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,13 +20,15 @@ internal sealed class TextToTextStageModel : IStageModel
     readonly RunContext _ctx;
     readonly T5ForConditionalGeneration _model;
     readonly int _maxInputLength, _maxTargetLength;
+    readonly SpanCorruptionOptions _spanCorruption;
 
-    TextToTextStageModel(RunContext ctx, T5ForConditionalGeneration model, int maxInputLength, int maxTargetLength)
+    TextToTextStageModel(RunContext ctx, T5ForConditionalGeneration model, int maxInputLength, int maxTargetLength, double noiseDensity = 0.15)
     {
         _ctx = ctx;
         _model = model;
         _maxInputLength = maxInputLength;
         _maxTargetLength = maxTargetLength;
+        _spanCorruption = new SpanCorruptionOptions { NoiseDensity = noiseDensity };
         if (ctx.Device.type != DeviceType.CPU) _model.to(ctx.Device);
         if (ctx.Precision != Precision.Float32) _model.to(ctx.Precision.ToScalarType());
     }
@@ -34,9 +37,10 @@ internal sealed class TextToTextStageModel : IStageModel
 
     public static TextToTextStageModel ForStage(RunContext ctx, StageConfig stage, string previousModel, bool fromScratch, string where)
     {
-        if (stage.Mlm != null)
-            throw new InvalidInputException($"{where}.mlm", "masked-LM stages need an encoder model (BERT/XLM-R); T5's span corruption is not supported by the runner");
-        return new TextToTextStageModel(ctx, Load(previousModel, fromScratch), stage.MaxSeqLen, stage.MaxTargetLen);
+        // A stage's mlm block is T5's own pretraining objective here: span corruption at mask_probability noise density.
+        if (stage.Mlm != null && ctx.Tokenizer.TokenToId("<extra_id_0>") == null)
+            throw new InvalidInputException($"{where}.mlm", $"span corruption needs <extra_id_k> sentinel tokens, which the {ctx.Tokenizer.Kind} tokenizer lacks (a T5 tokenizer with extra_ids > 0 is needed)");
+        return new TextToTextStageModel(ctx, Load(previousModel, fromScratch), stage.MaxSeqLen, stage.MaxTargetLen, stage.Mlm?.MaskProbability ?? 0.15);
     }
 
     public static TextToTextStageModel ForEvaluation(RunContext ctx, string modelFolder, EvaluationConfig eval) =>
@@ -51,15 +55,32 @@ internal sealed class TextToTextStageModel : IStageModel
         return T5ForConditionalGeneration.Create(T5Config.FromFile(Path.Combine(folder, "config.json")));
     }
 
-    // ---- Training: rows are [input ids, target ids]; the loss is the LM head's token cross-entropy.
+    // ---- Training: rows are [input ids, target ids] (masked-LM corpus rows are corrupted into that form first);
+    // the loss is the LM head's token cross-entropy.
 
     public Tensor Loss(StageTask task, IReadOnlyList<int[][]> rows, Random maskRng)
     {
-        if (rows.Any(r => r[1].Length == 0))
+        IEnumerable<TextToTextFeature> features;
+        if (task.Task.Kind == TaskKind.MaskedLm)
+            features = rows.Select(r => SpanCorrupted(r, maskRng)).ToList(); // in row order: the draws are a function of the seed
+        else if (rows.Any(r => r[1].Length == 0))
             throw new InvalidInputException(task.Name, "a training example has no target (an unlabelled row in the train split)");
-        using var batch = TextToTextFeaturizer.Collate([.. rows.Select(r => new TextToTextFeature(r[0], r[1], []))], _ctx.Tokenizer.Special.PadId, _ctx.Device);
+        else
+            features = rows.Select(r => new TextToTextFeature(r[0], r[1], []));
+        using var batch = TextToTextFeaturizer.Collate([.. features], _ctx.Tokenizer.Special.PadId, _ctx.Device);
         var output = _model.Forward(batch.InputIds, batch.AttentionMask, labels: batch.Labels);
         return output.Loss!;
+    }
+
+    /// <summary>A corpus row [ids ending in &lt;/s&gt;, special-token mask] re-noised with this micro-batch's generator.</summary>
+    TextToTextFeature SpanCorrupted(int[][] row, Random rng)
+    {
+        int eos = _ctx.Tokenizer.Special.EosId!.Value;
+        // The text's pieces: everything but the appended end token (an <unk> inside the text is text, and stays).
+        var ids = row[0];
+        int n = ids.Length > 0 && ids[^1] == eos && row[1][^1] != 0 ? ids.Length - 1 : ids.Length;
+        var (input, target) = SpanCorruption.Corrupt(new ArraySegment<int>(ids, 0, n), _ctx.Tokenizer, _spanCorruption, rng);
+        return new TextToTextFeature(input, target, []);
     }
 
     // ---- Validation and prediction: generate, decode to the task's own prediction type.

@@ -165,18 +165,64 @@ public sealed class TextToTextRunTests
         Assert.Contains(File.ReadLines(Path.Combine(resumed.RunDir, "train_log.jsonl")), l => l.Contains("\"type\":\"step\"") && l.Contains("\"step\":7"));
     }
 
+    /// <summary>Step losses of one task from train_log.jsonl, in step order.</summary>
+    static List<double> Losses(string runDir, string task) =>
+        [.. File.ReadLines(Path.Combine(runDir, "train_log.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == "step" && e.GetProperty("task").GetString() == task)
+            .Select(e => e.GetProperty("loss").GetDouble())];
+
     [Fact]
-    public void An_mlm_block_with_an_mt5_model_is_a_clear_config_error()
+    public void An_mt5_mlm_only_stage_trains_span_corruption_and_lowers_its_loss()
     {
         var t = new ToyMt5();
         var yaml = $"""
             model: {t.Model}
             device: cpu
+            seed: 2
+            log_every: 1
             stages:
-              - {"{"} name: s, tasks: [{"{"} task: toysent, data: {t.Data("toysent")} {"}"}], mlm: {"{"} corpus: {t.Toy.World}/mlm {"}"}, max_steps: 1 {"}"}
+              - {"{"} name: pretrain, mlm: {"{"} corpus: {t.Toy.World}/mlm {"}"}, epochs: 10, max_steps: 60, lr: 3e-3, batch_size: 16, grad_accumulation: 1, max_seq_len: 32, eval_every: 60, warmup_ratio: 0.05, weight_decay: 0.0 {"}"}
             """;
-        var e = Assert.Throws<InvalidInputException>(() => ExperimentRunner.Run(RunConfig.FromYaml(yaml), t.Toy.Options("mlm")));
-        Assert.Contains("stages[0].mlm", e.Message);
+        var result = ExperimentRunner.Run(RunConfig.FromYaml(yaml), t.Toy.Options("mt5-mlm"));
+        Assert.Equal(60L, result.Stages[0].Steps);
+        var losses = Losses(result.RunDir, "mlm");
+        Assert.Equal(60, losses.Count);
+        // From about ln(2100) = 7.6 (uniform over the vocabulary) to well below: the sentinels, </s> and the toy
+        // words are learned. The first and last ten steps, so one odd batch cannot decide it.
+        double first = losses.Take(10).Average(), last = losses.TakeLast(10).Average();
+        Assert.True(first > 6.5, $"first losses {first:F3}");
+        Assert.True(last < first - 2.5, $"loss {first:F3} -> {last:F3}");
+        // The stage's model is a plain T5 checkpoint that the next stage (or stilts generate) can start from.
+        Assert.NotEqual(Weights(t.Model, "shared.weight"), Weights(result.ModelDir, "shared.weight"));
+    }
+
+    [Fact]
+    public void An_mt5_stage_mixes_span_corruption_into_a_task_and_resumes_exactly()
+    {
+        var t = new ToyMt5();
+        string yaml = $"""
+            model: {t.Model}
+            device: cpu
+            log_every: 1
+            stages:
+              - {"{"} name: mixed, tasks: [{"{"} task: toysent, data: {t.Data("toysent")} {"}"}], mlm: {"{"} corpus: {t.Toy.World}/mlm, ratio: 0.5, mask_probability: 0.3 {"}"}, max_steps: 12, lr: 1e-3, batch_size: 8, grad_accumulation: 2, max_seq_len: 40, max_target_len: 6, eval_every: 5, val_subset: 10 {"}"}
+            evaluate: {"{"} task: toysent, data: {t.Data("toysent")}, languages: [en], max_seq_len: 40, max_new_tokens: 4 {"}"}
+            """;
+        var whole = ExperimentRunner.Run(RunConfig.FromYaml(yaml), t.Toy.Options("mixed-whole"));
+        var mlm = Losses(whole.RunDir, "mlm");
+        var sent = Losses(whole.RunDir, "toysent");
+        Assert.Equal(12, mlm.Count + sent.Count);
+        Assert.True(mlm.Count >= 2 && sent.Count >= 2, $"{mlm.Count} span-corruption steps, {sent.Count} sentiment steps");
+        // Span-corruption targets are words of the vocabulary (higher loss); sentiment targets are one label word.
+        Assert.True(mlm.Average() > sent.Average(), $"mlm {mlm.Average():F3}, toysent {sent.Average():F3}");
+        Assert.InRange(whole.Evaluation!.ScoreOf("en")!.Value, 0, 1);
+
+        // Killed mid-stage and resumed: the same corruption draws (seeded per step), so the same weights.
+        var options = t.Toy.Options("mixed-interrupted");
+        Assert.Throws<StopAt>(() => ExperimentRunner.Run(RunConfig.FromYaml(yaml), options with { Observer = new StopAtStep(8) }));
+        var resumed = ExperimentRunner.Run(RunConfig.FromYaml(yaml), options);
+        Assert.Equal(whole.Stages[0], resumed.Stages[0]);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole.ModelDir, "model.safetensors")), File.ReadAllBytes(Path.Combine(resumed.ModelDir, "model.safetensors")));
     }
 
     static float[] Weights(string dir, string name)
