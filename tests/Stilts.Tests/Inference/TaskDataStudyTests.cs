@@ -20,16 +20,7 @@ public sealed class TaskDataStudyTests
         ToyWorld.Generate(new ToyWorldOptions { NliTrain = 60, SentimentTrain = 60, PosTrain = 10, DevSize = 10, TestSize = 12, CorpusSize = 10 })
             .Write(Path.Combine(root, "world"));
         string model = Path.Combine(root, "models", "mt5-tiny");
-        Directory.CreateDirectory(model);
-        string vectors = TestPaths.TestVectors("mt5");
-        foreach (var f in new[] { "spiece.model", "tokenizer_config.json", "special_tokens_map.json" })
-            File.Copy(Path.Combine(vectors, f), Path.Combine(model, f));
-        using (var t5 = T5ForConditionalGeneration.Create(new T5Config
-        {
-            VocabSize = T5Config.FromFile(Path.Combine(vectors, "config.json")).VocabSize, DModel = 16, DKv = 4, DFf = 32,
-            NumLayers = 1, NumDecoderLayers = 1, NumHeads = 2, FeedForward = T5FeedForward.GatedGelu, TieWordEmbeddings = false, DropoutRate = 0.0,
-        }, new torch.Generator(3)))
-            t5.SavePretrained(model);
+        TinyMt5.Write(model, dModel: 16, layers: 1, heads: 2, seed: 3, dKv: 4);
         string study = Path.Combine(root, "study.yaml");
         File.WriteAllText(study, """
             name: taskdata

@@ -31,17 +31,7 @@ public sealed class TaskInferenceBenchmarkTests
 
         public World()
         {
-            Directory.CreateDirectory(Mt5);
-            string vectors = TestPaths.TestVectors("mt5");
-            foreach (var f in new[] { "spiece.model", "tokenizer_config.json", "special_tokens_map.json" })
-                File.Copy(Path.Combine(vectors, f), Path.Combine(Mt5, f));
-            var config = new T5Config
-            {
-                VocabSize = T5Config.FromFile(Path.Combine(vectors, "config.json")).VocabSize, DModel = 16, DKv = 4, DFf = 32,
-                NumLayers = 1, NumDecoderLayers = 1, NumHeads = 2, FeedForward = T5FeedForward.GatedGelu, TieWordEmbeddings = false, DropoutRate = 0.0,
-            };
-            using var model = T5ForConditionalGeneration.Create(config, new Generator(5));
-            model.SavePretrained(Mt5);
+            using var model = TinyMt5.Create(Mt5, dModel: 16, layers: 1, heads: 2, seed: 5, dKv: 4);
             StopSomeRowsEarly(model, AutoTokenizer.FromFolder(Mt5), Data("toysent"));
             model.SavePretrained(Mt5);
             // The toy BERT folder holds a config only (the runner initializes from it): give it random weights.

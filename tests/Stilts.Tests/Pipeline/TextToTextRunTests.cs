@@ -21,17 +21,7 @@ public sealed class TextToTextRunTests
 
         public ToyMt5()
         {
-            Directory.CreateDirectory(Model);
-            string vectors = TestPaths.TestVectors("mt5");
-            foreach (var f in new[] { "spiece.model", "tokenizer_config.json", "special_tokens_map.json" })
-                File.Copy(Path.Combine(vectors, f), Path.Combine(Model, f));
-            var config = new T5Config
-            {
-                VocabSize = T5Config.FromFile(Path.Combine(vectors, "config.json")).VocabSize, DModel = 48, DKv = 12, DFf = 96,
-                NumLayers = 2, NumDecoderLayers = 2, NumHeads = 4, FeedForward = T5FeedForward.GatedGelu, TieWordEmbeddings = false, DropoutRate = 0.0,
-            };
-            using var model = T5ForConditionalGeneration.Create(config, new torch.Generator(11));
-            model.SavePretrained(Model);
+            TinyMt5.Write(Model, dModel: 48, layers: 2, heads: 4, seed: 11);
         }
 
         public string Data(string task) => Path.Combine(Toy.World, task);

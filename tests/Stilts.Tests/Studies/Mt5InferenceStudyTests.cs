@@ -14,29 +14,13 @@ public sealed class Mt5InferenceStudyTests
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>A random tiny mT5 (gated-GELU, untied head) with the public test vectors' SentencePiece vocabulary.</summary>
-    static void WriteTinyMt5(string dir, int dModel, int layers, int seed)
-    {
-        Directory.CreateDirectory(dir);
-        string vectors = TestPaths.TestVectors("mt5");
-        foreach (var f in new[] { "spiece.model", "tokenizer_config.json", "special_tokens_map.json" })
-            File.Copy(Path.Combine(vectors, f), Path.Combine(dir, f));
-        var config = new T5Config
-        {
-            VocabSize = T5Config.FromFile(Path.Combine(vectors, "config.json")).VocabSize, DModel = dModel, DKv = dModel / 4, DFf = dModel * 2,
-            NumLayers = layers, NumDecoderLayers = layers, NumHeads = 4, FeedForward = T5FeedForward.GatedGelu, TieWordEmbeddings = false, DropoutRate = 0.0,
-        };
-        using var model = T5ForConditionalGeneration.Create(config, new torch.Generator((ulong)seed));
-        model.SavePretrained(dir);
-    }
-
     static string WriteStudy()
     {
         string root = TestPaths.NewTempDir("stilts-mt5-study");
         ToyWorld.Generate(new ToyWorldOptions { NliTrain = 120, SentimentTrain = 120, PosTrain = 20, DevSize = 20, TestSize = 24, CorpusSize = 20 })
             .Write(Path.Combine(root, "world"));
-        WriteTinyMt5(Path.Combine(root, "models", "mt5-tiny"), dModel: 32, layers: 1, seed: 5);
-        WriteTinyMt5(Path.Combine(root, "models", "mt5-small"), dModel: 64, layers: 2, seed: 6);
+        TinyMt5.Write(Path.Combine(root, "models", "mt5-tiny"), dModel: 32, layers: 1, heads: 4, seed: 5);
+        TinyMt5.Write(Path.Combine(root, "models", "mt5-small"), dModel: 64, layers: 2, heads: 4, seed: 6);
         string study = Path.Combine(root, "study.yaml");
         // The larger model is listed first: the size ladder orders by parameter count, not by the file.
         File.WriteAllText(study, """
