@@ -151,6 +151,16 @@ public static class BuccMining
             candidates.Add((i, j, s));
         }
 
+        return OneToOne(candidates, xs, ys, threshold);
+    }
+
+    /// <summary>
+    /// Both directions' best candidates to pairs: by descending score, each source and target sentence used once,
+    /// pairs scoring above <paramref name="threshold"/> kept (the "max" retrieval of xtreme's bucc mining).
+    /// </summary>
+    internal static List<MinedSentencePair> OneToOne(IEnumerable<(int Src, int Trg, double Score)> candidates,
+        IReadOnlyList<string> xs, IReadOnlyList<string> ys, double threshold)
+    {
         var result = new List<MinedSentencePair>();
         var seenSrc = new HashSet<int>();
         var seenTrg = new HashSet<int>();

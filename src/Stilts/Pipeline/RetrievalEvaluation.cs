@@ -114,17 +114,7 @@ public static class RetrievalEvaluation
         for (int j = 0; j < bwd.Queries; j++)
             candidates.Add(Best(bwd, j, bwdMean[j], fwdMean, (q, n) => (n, q)));
 
-        var result = new List<MinedSentencePair>();
-        var seenSrc = new HashSet<int>();
-        var seenTrg = new HashSet<int>();
-        foreach (var c in candidates.OrderByDescending(c => c.Score))
-        {
-            if (seenSrc.Contains(c.Src) || seenTrg.Contains(c.Trg)) continue;
-            seenSrc.Add(c.Src);
-            seenTrg.Add(c.Trg);
-            if (c.Score > 0) result.Add(new MinedSentencePair(xs[c.Src], ys[c.Trg], c.Score));
-        }
-        return result;
+        return BuccMining.OneToOne(candidates, xs, ys, threshold: 0);
     }
 
     static (int Src, int Trg, double Score) Best(KnnResult knn, int q, float queryMean, float[] otherMean, Func<int, int, (int, int)> pair)
