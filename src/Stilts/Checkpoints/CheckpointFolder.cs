@@ -28,6 +28,9 @@ public sealed record CheckpointFolder(string Directory, WeightFormat Format, str
         (PyTorchBinIndexName, WeightFormat.ShardedPyTorchBin),
     ];
 
+    /// <summary>Whether the folder itself holds weights in any supported format (a config-only folder, e.g. to train from scratch, does not).</summary>
+    public static bool HasWeights(string dir) => TryWeights(Path.GetFullPath(dir)) != null;
+
     /// <summary>config.json of the folder (it may not exist; callers that need it check).</summary>
     public string ConfigPath => Path.Combine(Directory, "config.json");
 

@@ -150,11 +150,10 @@ internal sealed class EncoderStageModel : IStageModel
     public double Validate(StageTask task, int batchSize) =>
         TaskScoring.Score(task.Task, task.ValExamples, Predictions(task.Task, task.Head, task.Val, task.ValExamples, batchSize), task.Language)?.Value ?? 0;
 
-    public TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, string language, EvaluationConfig eval)
+    public TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, IReadOnlyList<TaskExample> examples, string language, EvaluationConfig eval)
     {
         var options = new FeaturizeOptions { MaxLength = eval.MaxSeqLen, DocStride = eval.DocStride, MaxQueryLength = eval.MaxQueryLength };
         using var rows = _ctx.Rows(task, files, eval.Split, language, options, training: false);
-        var examples = task.Kind == TaskKind.SpanQa ? task.Read(files, language).ToList() : [];
         return Predictions(task, head, [.. Enumerable.Range(0, rows.Count).Select(i => rows[i])], examples, eval.BatchSize);
     }
 
@@ -260,8 +259,7 @@ internal sealed class EncoderStageModel : IStageModel
     /// </summary>
     static void LoadEncoder(Encoder encoder, string dir, bool allowRandom)
     {
-        bool hasWeights = new[] { "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json" }
-            .Any(f => File.Exists(Path.Combine(dir, f)));
+        bool hasWeights = CheckpointFolder.HasWeights(dir);
         if (!hasWeights && allowRandom) return;
         if (!hasWeights) throw new InvalidInputException(dir, "the model folder holds no weights (set from_scratch: true to pretrain from random weights)");
         Checkpoint.Load(encoder, dir, new LoadOptions { BaseModelPrefix = encoder.BaseModelPrefix, AllowMissing = ["pooler.*"] });
@@ -281,16 +279,11 @@ internal sealed class EncoderStageModel : IStageModel
         var matching = model.heads.keys().Where(name => mine.Where(p => p.Key.StartsWith(name + ".", StringComparison.Ordinal))
             .All(p => stored.TryGetValue(p.Key, out var shape) && shape.SequenceEqual(p.Value.shape))).ToList();
         if (matching.Count == 0) return;
-        using var tensors = new DisposableDict(SafeTensors.Read(path));
+        using var tensors = new OwnedTensors(SafeTensors.Read(path));
         foreach (var name in matching)
             Checkpoint.LoadInto(model.heads[name], tensors.Items, new LoadOptions { KeyPrefix = name });
     }
 
     public void Dispose() => _model.Dispose();
 
-    sealed class DisposableDict(Dictionary<string, Tensor> items) : IDisposable
-    {
-        public Dictionary<string, Tensor> Items { get; } = items;
-        public void Dispose() { foreach (var t in Items.Values) t.Dispose(); }
-    }
 }

@@ -1,17 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Stilts.Checkpoints;
-using Stilts.Metrics;
 using Stilts.Models;
 using Stilts.Tasks;
-using Stilts.Tasks.Featurization;
 using Stilts.Tokenization;
 using Stilts.Training;
 using TorchSharp;
-using TorchSharp.Modules;
 using AdamW = Stilts.Training.AdamWOptimizer;
 using static TorchSharp.torch;
-using FeatureLabels = Stilts.Tasks.Featurization.Labels;
 
 namespace Stilts.Pipeline;
 
@@ -194,7 +190,7 @@ public static class ExperimentRunner
         if (AtomicFolder.Resolve(checkpointDir) is string resumeFrom)
         {
             model.LoadWeights(resumeFrom);
-            using (var tensors = new DisposableDict(SafeTensors.Read(Path.Combine(resumeFrom, OptimizerFile))))
+            using (var tensors = new OwnedTensors(SafeTensors.Read(Path.Combine(resumeFrom, OptimizerFile))))
                 optimizer.LoadStateTensors(tensors.Items, Path.Combine(resumeFrom, OptimizerFile));
             state = TrainerState.FromFile(Path.Combine(resumeFrom, StateFile));
             schedule = new LinearWarmupSchedule(optimizer, (int)(totalSteps * stage.WarmupRatio), (int)totalSteps, (int)state.Step);
@@ -368,8 +364,8 @@ public static class ExperimentRunner
         foreach (var lang in languages)
         {
             var files = task.Files(folder, split, lang);
-            var predictions = model.Predict(task, head, files, lang, eval);
             var examples = task.Read(files, lang).ToList();
+            var predictions = model.Predict(task, head, files, examples, lang, eval);
             string predPath = Path.Combine(predDir, task.PredictionFileName(split, lang));
             TaskScoring.WritePredictions(predPath, predictions);
             var score = TaskScoring.Score(task, examples, predictions, lang);
@@ -393,11 +389,6 @@ public static class ExperimentRunner
         new[] { "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model", "spiece.model", "vocab.json", "merges.txt" }
             .Select(f => Path.Combine(modelDir, f)).Where(File.Exists);
 
-    sealed class DisposableDict(Dictionary<string, Tensor> items) : IDisposable
-    {
-        public Dictionary<string, Tensor> Items { get; } = items;
-        public void Dispose() { foreach (var t in Items.Values) t.Dispose(); }
-    }
 }
 
 /// <summary>

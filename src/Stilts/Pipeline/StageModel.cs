@@ -27,11 +27,21 @@ internal interface IStageModel : IDisposable
     Tensor Loss(StageTask task, IReadOnlyList<int[][]> rows, Random maskRng);
     /// <summary>The task's major metric on its validation subset, a fraction.</summary>
     double Validate(StageTask task, int batchSize);
-    /// <summary>Predictions for one evaluation file of <paramref name="task"/> with the head trained as <paramref name="head"/>.</summary>
-    TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, string language, EvaluationConfig eval);
+    /// <summary>
+    /// Predictions for one evaluation file set of <paramref name="task"/> (its <paramref name="examples"/>, already read)
+    /// with the head trained as <paramref name="head"/>.
+    /// </summary>
+    TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, IReadOnlyList<TaskExample> examples, string language, EvaluationConfig eval);
     /// <summary>Weights only (checkpoints and best weights), and back.</summary>
     void SaveWeights(string dir);
     void LoadWeights(string dir);
     /// <summary>A loadable checkpoint folder: weights, config.json (tokenizer files are copied by the runner).</summary>
     void SaveModel(string dir);
+}
+
+/// <summary>Tensors read from a file, disposed together when the caller is done copying them into a model.</summary>
+internal sealed class OwnedTensors(Dictionary<string, Tensor> items) : IDisposable
+{
+    public Dictionary<string, Tensor> Items { get; } = items;
+    public void Dispose() { foreach (var t in Items.Values) t.Dispose(); }
 }

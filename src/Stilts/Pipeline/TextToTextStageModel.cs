@@ -48,8 +48,7 @@ internal sealed class TextToTextStageModel : IStageModel
 
     static T5ForConditionalGeneration Load(string folder, bool allowRandom)
     {
-        bool hasWeights = new[] { "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json" }
-            .Any(f => File.Exists(Path.Combine(folder, f)));
+        bool hasWeights = CheckpointFolder.HasWeights(folder);
         if (hasWeights) return T5ForConditionalGeneration.FromPretrained(folder);
         if (!allowRandom) throw new InvalidInputException(folder, "the model folder holds no weights (set from_scratch: true to train from random weights)");
         return T5ForConditionalGeneration.Create(T5Config.FromFile(Path.Combine(folder, "config.json")));
@@ -91,8 +90,8 @@ internal sealed class TextToTextStageModel : IStageModel
         return TaskScoring.Score(task.Task, task.ValExamples, predictions, task.Language)?.Value ?? 0;
     }
 
-    public TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, string language, EvaluationConfig eval) =>
-        Generate(task, [.. task.Read(files, language)], eval.MaxSeqLen, eval.MaxNewTokens, eval.ConstrainToLabels, eval.BatchSize);
+    public TaskPredictions Predict(PipelineTask task, string head, IReadOnlyList<string> files, IReadOnlyList<TaskExample> examples, string language, EvaluationConfig eval) =>
+        Generate(task, examples, eval.MaxSeqLen, eval.MaxNewTokens, eval.ConstrainToLabels, eval.BatchSize);
 
     TaskPredictions Generate(PipelineTask task, IReadOnlyList<TaskExample> examples, int maxInput, int maxNew, bool constrain, int batchSize)
     {
@@ -123,9 +122,8 @@ internal sealed class TextToTextStageModel : IStageModel
     public void LoadWeights(string dir)
     {
         string path = Path.Combine(dir, "model.safetensors");
-        var tensors = SafeTensors.Read(path);
-        try { _model.LoadWeights(tensors, path); }
-        finally { foreach (var t in tensors.Values) t.Dispose(); }
+        using var tensors = new OwnedTensors(SafeTensors.Read(path));
+        _model.LoadWeights(tensors.Items, path);
     }
 
     public void SaveModel(string dir) => _model.SavePretrained(dir);
